@@ -1,0 +1,3 @@
+from driverwatch.cli import main
+
+raise SystemExit(main())
