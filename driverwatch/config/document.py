@@ -41,7 +41,7 @@ def _emit(model: BaseModel, path: list[str], out: list[str]) -> None:
     for name, field in cls.model_fields.items():
         value = getattr(model, name)
         if isinstance(value, BaseModel):
-            subsections.append((name, value, field))
+            subsections.append((name, value))
             continue
         if field.description:
             out.extend(_comment(field.description))
@@ -49,7 +49,7 @@ def _emit(model: BaseModel, path: list[str], out: list[str]) -> None:
             out.append(f"# {name} =")
         else:
             out.append(f"{name} = {_toml_value(value)}")
-    for name, value, field in subsections:
+    for name, value in subsections:
         out.append("")
         doc = (type(value).__doc__ or "").strip()
         header = ".".join([*path, name])
