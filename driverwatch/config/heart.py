@@ -1,9 +1,129 @@
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from driverwatch.config.base import Section
+
+
+class StressConfig(Section):
+    """Stress level from heart rate and RMSSD against the driver's resting baseline."""
+
+    calibration_s: float = Field(
+        120.0, gt=0, title="Calibration time",
+        description="Seconds of good-quality heart features (from the start of the drive) used to learn the "
+        "driver's resting baseline (median HR and RMSSD). Two minutes: HRV guidelines (Task Force of ESC/NASPE "
+        "1996; Shaffer & Ginsberg 2017) treat 1-5 min as the shortest stable short-term recordings.")
+    min_quality: float = Field(
+        0.8, ge=0, le=1, title="Minimum quality",
+        description="Share of accepted beats (0..1) below which the stress level is unknown: RMSSD is very "
+        "sensitive to artefacts (a single missed beat inflates it), so only clean windows are judged.")
+    elevated_hr_rise: float = Field(
+        0.10, ge=0, title="Elevated: HR rise",
+        description="Relative rise of heart rate over baseline (0.10 = +10 %) that counts as elevated. Driving "
+        "stress studies (Healey & Picard 2005) report HR rises of roughly 5-15 % from rest to city driving.")
+    elevated_rmssd_fall: float = Field(
+        0.25, ge=0, le=1, title="Elevated: RMSSD fall",
+        description="Relative fall of RMSSD below baseline (0.25 = -25 %) that counts as elevated; vagal "
+        "withdrawal under acute stress lowers RMSSD (Kim et al. 2018, review of HRV and stress).")
+    high_hr_rise: float = Field(
+        0.25, ge=0, title="High: HR rise",
+        description="Relative HR rise over baseline (0.25 = +25 %) that counts as high stress.")
+    high_rmssd_fall: float = Field(
+        0.50, ge=0, le=1, title="High: RMSSD fall",
+        description="Relative RMSSD fall below baseline (0.50 = -50 %) that counts as high stress.")
+    hysteresis: float = Field(
+        0.3, ge=0, lt=1, title="Hysteresis",
+        description="A level is left only when the score falls this fraction below the level's entry threshold "
+        "(0.3 = 30 %), so that a value hovering near a threshold does not flap.")
+    min_duration_s: float = Field(
+        30.0, ge=0, title="Minimum duration",
+        description="Seconds a new level must persist before it is reported (and an event is sent). HRV "
+        "features are 60 s windows, so shorter changes are mostly noise.")
+    drowsy_hr_fall: float = Field(
+        0.05, ge=0, title="Drowsiness support: HR fall",
+        description="Relative HR fall below baseline (0.05 = -5 %) which, together with an RMSSD rise, is "
+        "reported as supporting drowsiness evidence (parasympathetic shift before sleep onset; Vicente et al. "
+        "2016). Never an alert on its own.")
+    drowsy_rmssd_rise: float = Field(
+        0.10, ge=0, title="Drowsiness support: RMSSD rise",
+        description="Relative RMSSD rise over baseline (0.10 = +10 %) needed, with the HR fall, for the "
+        "drowsiness support flag.")
 
 
 class HeartConfig(Section):
     """The serial heart-rate sensor, beat detection, HRV and stress."""
 
-    port: str | None = Field(None, title="Serial port", description="e.g. /dev/serial/by-id/...; empty = no heart sensor.")
+    port: str | None = Field(
+        None, title="Serial port",
+        description="Device path, preferably the stable /dev/serial/by-id/... link (ttyUSB/ttyACM numbers "
+        "change between boots); empty = no heart sensor.")
+    baud: int = Field(
+        115200, gt=0, title="Baud rate",
+        description="Serial speed in bit/s. 115200 is what Arduino-class PPG/ECG sketches use; 500 Hz raw "
+        "samples as 'millis,value' lines need ~70 kbit/s, so 9600 is too slow for raw signals.")
+    protocol: Literal["auto", "bpm", "rr", "raw", "json"] = Field(
+        "auto", title="Protocol",
+        description="Line format: 'bpm' (one heart rate per line: 72, BPM:72, HR=72.5), 'rr' (beat-to-beat "
+        "interval in ms per line), 'raw' (PPG/ECG samples, optionally 'millis,value'), 'json' (objects with "
+        "hr, rr list, ts), or 'auto' to recognise it from the first lines.")
+    signal: Literal["ppg", "ecg"] = Field(
+        "ppg", title="Raw signal kind",
+        description="What 'raw' samples are: 'ppg' (pulse, e.g. a finger/ear clip; most hobby sensors) or "
+        "'ecg' (chest/hand electrodes). Selects the beat detector's band and windows (Elgendi 2013).")
+    sample_rate: float = Field(
+        100.0, gt=0, le=5000, title="Raw sample rate",
+        description="Hz of 'raw' samples when lines carry no time column; samples are then timed by this "
+        "rate. 100 Hz is the usual PPG rate (Elgendi: >= 50 Hz suffices for PPG peaks); use >= 250 Hz for ECG.")
+    time_unit: Literal["ms", "us", "s"] = Field(
+        "ms", title="Device time unit",
+        description="Unit of a device timestamp column in 'raw' lines ('millis,value' from Arduino millis() "
+        "is ms) and of 'ts' in 'json' objects.")
+    hr_min: float = Field(25.0, gt=0, title="Minimum heart rate",
+                          description="bpm; lower values are counted as invalid and skipped (below any "
+                          "awake adult, even trained athletes).")
+    hr_max: float = Field(240.0, gt=0, title="Maximum heart rate",
+                          description="bpm; higher values are counted as invalid and skipped (above the "
+                          "physiological maximum, ~220 minus age).")
+    rr_min_ms: float = Field(250.0, gt=0, title="Minimum RR",
+                             description="ms; shorter beat intervals are artefacts (240 bpm).")
+    rr_max_ms: float = Field(2400.0, gt=0, title="Maximum RR",
+                             description="ms; longer beat intervals are artefacts or missed beats (25 bpm).")
+    ectopic_threshold: float = Field(
+        0.2, gt=0, lt=1, title="Ectopic threshold",
+        description="An RR interval differing from the median of the recent accepted ones by more than this "
+        "fraction is rejected as ectopic or artefact (Malik et al. 1989 use 20 %).")
+    hr_window_s: float = Field(
+        10.0, gt=0, title="HR window",
+        description="Seconds of beats averaged into the heart rate: short enough to follow changes, long "
+        "enough to span ~10 beats.")
+    hrv_window_s: float = Field(
+        60.0, gt=0, title="HRV window",
+        description="Seconds of RR intervals for RMSSD, SDNN and pNN50; 60 s is the shortest window with "
+        "reliable RMSSD (Munoz et al. 2015; Shaffer & Ginsberg 2017 'ultra-short-term').")
+    lf_hf_window_s: float = Field(
+        300.0, gt=0, title="LF/HF window",
+        description="Seconds of RR intervals for the LF/HF ratio; the 1996 Task Force standard for short-term "
+        "spectral HRV is 5 min.")
+    lf_hf_min_s: float = Field(
+        120.0, gt=0, title="LF/HF minimum",
+        description="Seconds of clean RR needed before LF/HF is reported (unknown before): LF reaches down to "
+        "0.04 Hz, so a window must hold several of its 25 s cycles (Task Force 1996: >= 2 min).")
+    update_s: float = Field(1.0, gt=0, title="Update interval",
+                            description="Seconds between heart feature outputs.")
+    lost_after_s: float = Field(
+        2.0, gt=0, le=10, title="Sensor lost after",
+        description="Seconds without a valid value before the sensor is reported lost; 2 s keeps the report "
+        "within 3 s while tolerating a slow 1 Hz bpm sensor missing one line.")
+    queue_size: int = Field(
+        64, gt=0, title="Queue size",
+        description="Feature records buffered for the consumer; when it falls behind the oldest are dropped "
+        "and counted, so the serial thread never blocks the camera path (64 s at 1 Hz).")
+    stress: StressConfig = Field(default_factory=StressConfig, title="Stress")
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        if self.hr_min >= self.hr_max:
+            raise ValueError("hr_min must be below hr_max")
+        if self.rr_min_ms >= self.rr_max_ms:
+            raise ValueError("rr_min_ms must be below rr_max_ms")
+        return self
