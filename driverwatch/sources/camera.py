@@ -1,0 +1,154 @@
+"""The live cabin camera: a capture thread that keeps only the newest frame.
+
+A slow consumer never builds latency: the mailbox holds one frame, an unconsumed frame is replaced
+and counted as dropped. Frames are stamped with the monotonic clock when they are read. When the
+camera fails (unplugged, stream cut, busy) the thread releases it and reopens with backoff; the
+consumer sees no frames and reports the camera unavailable. `device` may be a V4L2 index or path,
+a network stream (e.g. an MJPEG URL), or a video file, which is then played at its own frame rate
+(a bench stand-in for a camera).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from driverwatch.errors import DeviceError, PermissionDeniedError
+from driverwatch.samples import Frame
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT_MS = 2000
+READ_TIMEOUT_MS = 1000
+BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def _is_file_device(device) -> bool:
+    return isinstance(device, str) and not device.startswith("/dev/") and "://" not in device \
+        and Path(device).is_file()
+
+
+def check_device_access(device) -> None:
+    """Fail early with a clear message for a V4L2 device we cannot use (missing, no permission)."""
+    if isinstance(device, int) or (isinstance(device, str) and device.isdigit()):
+        path = f"/dev/video{int(device)}"
+    elif isinstance(device, str) and device.startswith("/dev/"):
+        path = device
+    else:
+        return
+    if not os.path.exists(path):
+        raise DeviceError(f"camera {path} does not exist (is it plugged in? `driverwatch check` lists cameras)")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise PermissionDeniedError(f"no permission to open camera {path} (add the user to the 'video' group)")
+
+
+class CameraSource:
+    def __init__(self, cfg, clock=time.monotonic):
+        self.cfg = cfg
+        self.clock = clock
+        self.device = cfg.device
+        self._file = _is_file_device(self.device)
+        self._lock = threading.Condition()
+        self._frame: Frame | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames = 0
+        self.dropped = 0
+        self.reconnects = 0
+        self.connected = False
+        self.ended = False  # a video-file device reached its end
+        self.last_error = ""
+
+    # -- consumer side -------------------------------------------------------------------------
+    def get(self, timeout: float) -> Frame | None:
+        """The newest frame not yet consumed, waiting up to `timeout` seconds; None if none came."""
+        with self._lock:
+            if self._frame is None:
+                self._lock.wait(timeout)
+            frame, self._frame = self._frame, None
+            return frame
+
+    def stats(self) -> dict:
+        return {"frames": self.frames, "dropped": self.dropped, "reconnects": self.reconnects,
+                "connected": self.connected, "error": self.last_error or None}
+
+    # -- capture thread -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=2.0)
+
+    def _open(self):
+        import cv2
+
+        dev = self.device
+        if isinstance(dev, str) and dev.isdigit():
+            dev = int(dev)
+        api = cv2.CAP_V4L2 if self.cfg.backend == "v4l2" else cv2.CAP_ANY
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
+        cap = cv2.VideoCapture(dev, api, params)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        if not self._file:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.cfg.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.cfg.height)
+            cap.set(cv2.CAP_PROP_FPS, self.cfg.fps)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        return cap
+
+    def _publish(self, image) -> None:
+        frame = Frame(t=self.clock(), image=image, index=self.frames)
+        with self._lock:
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = frame
+            self.frames += 1
+            self._lock.notify()
+
+    def _run(self) -> None:
+        import cv2
+
+        attempt = 0
+        while not self._stop.is_set():
+            cap = self._open()
+            if cap is None:
+                self.connected = False
+                self.last_error = f"cannot open camera {self.device}"
+                delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+                attempt += 1
+                log.debug("%s; retrying in %.1f s", self.last_error, delay)
+                self._stop.wait(delay)
+                continue
+            if self.frames:
+                self.reconnects += 1
+            attempt = 0
+            self.connected = True
+            self.last_error = ""
+            period = 1.0 / (cap.get(cv2.CAP_PROP_FPS) or self.cfg.fps) if self._file else 0.0
+            next_t = time.monotonic()
+            while not self._stop.is_set():
+                ok, image = cap.read()
+                if not ok or image is None:
+                    break
+                if period:  # a file stands in for a camera: deliver at its own rate
+                    next_t += period
+                    self._stop.wait(max(0.0, next_t - time.monotonic()))
+                self._publish(image)
+            cap.release()
+            self.connected = False
+            if self._file and not self._stop.is_set():
+                self.ended = True
+                with self._lock:
+                    self._lock.notify()
+                return
+            if not self._stop.is_set():
+                self.last_error = f"camera {self.device} stopped delivering frames"
+                log.warning("%s; reconnecting", self.last_error)
