@@ -1,0 +1,262 @@
+"""`driverwatch run`: the in-car daemon.
+
+Threads only at the edges: the camera thread (newest frame wins), the heart sensor thread, the
+chime player and the MQTT sender. The main loop does vision, physio features and the monitor,
+sends systemd's watchdog ping from the loop itself (a stalled pipeline stops the pings and gets
+restarted), and hands events to the sinks, which only queue. SIGTERM / SIGINT stop cleanly,
+SIGHUP reloads the config (an invalid one is rejected and the old one kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+import uuid
+from datetime import UTC, datetime
+
+from driverwatch.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+CAMERA_TIMEOUT_S = 1.0  # no frame for this long = camera unavailable (reported well within 2 s)
+STATE_INTERVAL_S = 1.0
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--camera", metavar="DEVICE", help="override camera.device (index, /dev path, URL or video file)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (benchmarks)")
+    p.add_argument("--frames-out", metavar="FILE.jsonl", help="also write per-frame features (debugging)")
+
+
+class WallClock:
+    """Maps monitor time (monotonic seconds) to UTC for the sinks; the monitor never sees it."""
+
+    def __init__(self, mono=time.monotonic, wall=time.time):
+        self.offset = wall() - mono()
+
+    def iso(self, t: float) -> str:
+        return datetime.fromtimestamp(t + self.offset, UTC).isoformat(timespec="milliseconds")
+
+
+class EventFanout:
+    """Adapts monitor events to the dict-based sinks (MQTT, event log) with a UTC `time`."""
+
+    def __init__(self, clock: WallClock, targets):
+        self.clock = clock
+        self.targets = targets  # callables taking a dict
+
+    def handle(self, event) -> None:
+        d = event.to_json()
+        d["time"] = self.clock.iso(event.t)
+        for fn in self.targets:
+            fn(d)
+
+
+class Daemon:
+    def __init__(self, args):
+        self.args = args
+        self.stop_requested = False
+        self.reload_requested = False
+        self.cfg = self._load()
+        self.drive_id = uuid.uuid4().hex[:12]
+
+    def _load(self):
+        from driverwatch.config import load_config
+
+        cfg = load_config(self.args.config)
+        if self.args.camera is not None:
+            cfg.camera.device = int(self.args.camera) if self.args.camera.isdigit() else self.args.camera
+        return cfg
+
+    # -- building ------------------------------------------------------------------------------
+    def build(self) -> None:
+        from driverwatch.daemon.paths import log_dir, state_dir
+        from driverwatch.daemon.wiring import JsonlWriter, Pipeline
+        from driverwatch.sinks.chime import ChimeSink
+        from driverwatch.sinks.eventlog import EventLog
+        from driverwatch.sources.camera import CameraSource, check_device_access
+        from driverwatch.vision.pipeline import FacePipeline
+
+        cfg = self.cfg
+        self.vision = FacePipeline(cfg.vision)  # verifies the models: ConfigError (exit 78) if missing
+        check_device_access(cfg.camera.device)
+        self.camera = CameraSource(cfg.camera)
+        self.clock = WallClock()
+
+        self.chime = ChimeSink(cfg.chime)
+        self.eventlog = EventLog(log_dir(cfg), **_eventlog_kwargs(cfg))
+        targets = [self.eventlog.write]
+        self.mqtt = None
+        if cfg.mqtt.host:
+            from driverwatch.sinks.mqtt import MqttSink
+
+            self.mqtt = MqttSink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+            targets.append(self.mqtt.publish_event)
+        else:
+            log.info("no MQTT broker configured: events go to the local log only (%s)", log_dir(cfg))
+        sinks = [self.chime, EventFanout(self.clock, targets)]
+        self.frames_out = JsonlWriter(self.args.frames_out) if self.args.frames_out else None
+        self.pipeline = Pipeline(cfg, drive_id=self.drive_id, sinks=sinks)
+
+        self.heart = None
+        if cfg.heart.port:
+            from driverwatch.sources.heart import HeartSensor
+
+            self.heart = HeartSensor(cfg.heart)
+
+    def start(self) -> None:
+        self.camera.start()
+        self.chime.start()
+        if self.mqtt:
+            self.mqtt.start()
+        if self.heart:
+            self.heart.start()
+
+    def close(self) -> None:
+        for part in (self.camera, self.heart):
+            if part:
+                part.stop()
+        self.pipeline.finish()
+        self.chime.stop()
+        if self.mqtt:
+            self.mqtt.stop(clean=True)
+        self.eventlog.close()
+        if self.frames_out:
+            self.frames_out.close()
+
+    # -- signals -------------------------------------------------------------------------------
+    def _on_stop(self, signum, _frame) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        self.stop_requested = True
+
+    def _on_hup(self, _signum, _frame) -> None:
+        self.reload_requested = True
+
+    def reload(self, notifier) -> None:
+        self.reload_requested = False
+        notifier.reloading()
+        try:
+            new = self._load()
+        except ConfigError as err:
+            log.error("config reload rejected, keeping the running config: %s", err)
+        else:
+            changed = [k for k in type(new).model_fields if getattr(new, k) != getattr(self.cfg, k)]
+            if changed:
+                log.info("config reloaded; changed sections: %s (restarting them)", ", ".join(changed))
+                self.close()
+                self.cfg = new
+                self.build()
+                self.start()
+            else:
+                log.info("config reloaded; nothing changed")
+        notifier.ready()
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self) -> int:
+        from driverwatch.daemon.sdnotify import Notifier
+
+        notifier = Notifier()
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self.build()
+        self.start()
+        t_begin = time.monotonic()
+        ready = False
+        last_frame_t = t_begin
+        camera_ok = True
+        next_state = next_stats = t_begin
+        stats_interval = float(getattr(self.cfg.mqtt, "stats_interval_s", 60.0))
+        try:
+            while not self.stop_requested:
+                if self.reload_requested:
+                    self.reload(notifier)
+                frame = self.camera.get(timeout=0.1)
+                now = time.monotonic()
+                if frame is not None:
+                    if not camera_ok:
+                        camera_ok = True
+                        self.pipeline.health(frame.t, "camera", True)
+                    last_frame_t = now
+                    result = self.vision.process(frame)
+                    if self.frames_out:
+                        self.frames_out.write(result.features.to_json())
+                    self.pipeline.face(result.features)
+                    if not ready:
+                        ready = True
+                        notifier.ready()
+                        notifier.status("watching the driver")
+                        log.info("first frame processed: ready")
+                elif self.camera.ended:
+                    log.info("camera source ended")
+                    break
+                elif camera_ok and now - last_frame_t > CAMERA_TIMEOUT_S:
+                    camera_ok = False
+                    detail = self.camera.last_error or f"no frame for {now - last_frame_t:.1f} s"
+                    self.pipeline.health(now, "camera", False, detail)
+                    notifier.status(f"camera unavailable: {detail}")
+                if self.heart:
+                    self._drain_heart(now)
+                self._commands(now)
+                notifier.watchdog()  # from the loop itself: a stall stops the pings
+                if self.mqtt and now >= next_state:
+                    next_state = now + STATE_INTERVAL_S
+                    self.mqtt.publish_state(self.pipeline.snapshot())
+                if self.mqtt and now >= next_stats:
+                    next_stats = now + stats_interval
+                    self.mqtt.publish_stats(self.stats(now - t_begin))
+                if self.args.duration and now - t_begin >= self.args.duration:
+                    break
+        finally:
+            notifier.stopping()
+            self.close()
+        return 0
+
+    def _drain_heart(self, now: float) -> None:
+        for hf in self.heart.poll():
+            self.pipeline.heart(hf)
+        ok = self.heart.connected
+        if ok != getattr(self, "_heart_ok", True):
+            self._heart_ok = ok
+            self.pipeline.health(now, "heart", ok, self.heart.last_error or "")
+
+    def _commands(self, now: float) -> None:
+        if not self.mqtt:
+            return
+        while not self.mqtt.commands.empty():
+            cmd = self.mqtt.commands.get_nowait()
+            name = cmd.get("command")
+            if name == "snooze":
+                seconds = float(cmd.get("seconds", 0))
+                self.pipeline.monitor.snooze(now, seconds)
+                self.chime.snooze(seconds)
+            elif name == "recalibrate":
+                self.pipeline.monitor.recalibrate(now)
+            log.info("command %s applied", name)
+
+    def stats(self, uptime: float) -> dict:
+        cam = self.camera.stats()
+        return {
+            "uptime_s": round(uptime, 1),
+            "fps": round(cam["frames"] / max(uptime, 1e-6), 2),
+            "frames": cam["frames"],
+            "dropped_frames": cam["dropped"],
+            "camera_connected": cam["connected"],
+            "camera_reconnects": cam["reconnects"],
+            "heart": self.heart.stats() if self.heart else None,
+            "chime": self.chime.health(),
+            "mqtt": self.mqtt.health() if self.mqtt else None,
+            "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(cam["frames"], 1), 3),
+        }
+
+
+def _eventlog_kwargs(cfg) -> dict:
+    log_cfg = getattr(cfg.mqtt, "log", None)
+    if log_cfg is None:
+        return {}
+    return {k: getattr(log_cfg, k) for k in ("max_bytes", "backups") if hasattr(log_cfg, k)}
+
+
+def main(args) -> int:
+    return Daemon(args).run()
