@@ -28,7 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 log = logging.getLogger("driverwatch")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen sub-command's module is imported (a fast, robust --help)."""
     parser = argparse.ArgumentParser(
         prog="driverwatch",
         description="Driver-state monitoring: drowsiness, inattention and stress, with chimes and MQTT.",
@@ -40,15 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                continue  # not built yet
-            raise
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(p)
-        p.set_defaults(_main=module.main)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_main=module.main)
     return parser
 
 
@@ -58,7 +55,9 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if a in COMMANDS), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "_main", None):
         parser.print_help()

@@ -5,6 +5,7 @@ recording (`--heart`). Outputs: per-frame features, events, heart features, beat
 from __future__ import annotations
 
 import heapq
+import importlib
 import json
 import logging
 import sys
@@ -19,10 +20,9 @@ log = logging.getLogger(__name__)
 
 def _physio_replay():
     try:
-        from driverwatch.physio import replay as physio_replay
-    except ModuleNotFoundError:
+        return importlib.import_module("driverwatch.physio.replay")
+    except ModuleNotFoundError:  # heart replay not available in this build
         return None
-    return physio_replay
 
 
 def add_arguments(p) -> None:
