@@ -9,11 +9,15 @@ SIGHUP reloads the config (an invalid one is rejected and the old one kept).
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
+import statistics
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime
+from pathlib import Path
 
 from driverwatch.errors import ConfigError
 
@@ -27,6 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--camera", metavar="DEVICE", help="override camera.device (index, /dev path, URL or video file)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (benchmarks)")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="also write per-frame features (debugging)")
+    p.add_argument("--events-out", metavar="FILE.jsonl", help="also write monitor events (without wall time)")
+    p.add_argument("--stats-out", metavar="FILE.json", help="write health stats here at each stats interval and on exit")
 
 
 class WallClock:
@@ -97,6 +103,10 @@ class Daemon:
             log.info("no MQTT broker configured: events go to the local log only (%s)", log_dir(cfg))
         sinks = [self.chime, EventFanout(self.clock, targets)]
         self.frames_out = JsonlWriter(self.args.frames_out) if self.args.frames_out else None
+        self.events_out = JsonlWriter(self.args.events_out) if self.args.events_out else None
+        if self.events_out:
+            sinks.append(self.events_out)
+        self.latency_ms: deque[float] = deque(maxlen=60)
         self.pipeline = Pipeline(cfg, drive_id=self.drive_id, sinks=sinks)
 
         self.heart = None
@@ -122,8 +132,9 @@ class Daemon:
         if self.mqtt:
             self.mqtt.stop(clean=True)
         self.eventlog.close()
-        if self.frames_out:
-            self.frames_out.close()
+        for w in (self.frames_out, self.events_out):
+            if w:
+                w.close()
 
     # -- signals -------------------------------------------------------------------------------
     def _on_stop(self, signum, _frame) -> None:
@@ -183,6 +194,7 @@ class Daemon:
                     if self.frames_out:
                         self.frames_out.write(result.features.to_json())
                     self.pipeline.face(result.features)
+                    self.latency_ms.append((time.monotonic() - frame.t) * 1000)
                     if not ready:
                         ready = True
                         notifier.ready()
@@ -203,15 +215,23 @@ class Daemon:
                 if self.mqtt and now >= next_state:
                     next_state = now + STATE_INTERVAL_S
                     self.mqtt.publish_state(self.pipeline.snapshot())
-                if self.mqtt and now >= next_stats:
+                if now >= next_stats:
                     next_stats = now + stats_interval
-                    self.mqtt.publish_stats(self.stats(now - t_begin))
+                    self._publish_stats(now - t_begin)
                 if self.args.duration and now - t_begin >= self.args.duration:
                     break
         finally:
             notifier.stopping()
+            self._publish_stats(time.monotonic() - t_begin)
             self.close()
         return 0
+
+    def _publish_stats(self, uptime: float) -> None:
+        stats = self.stats(uptime)
+        if self.mqtt:
+            self.mqtt.publish_stats(stats)
+        if self.args.stats_out:
+            Path(self.args.stats_out).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
 
     def _drain_heart(self, now: float) -> None:
         for hf in self.heart.poll():
@@ -247,6 +267,7 @@ class Daemon:
             "heart": self.heart.stats() if self.heart else None,
             "chime": self.chime.health(),
             "mqtt": self.mqtt.health() if self.mqtt else None,
+            "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
             "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(cam["frames"], 1), 3),
         }
 
