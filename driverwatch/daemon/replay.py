@@ -57,18 +57,21 @@ def read_frames_file(path: str | Path) -> Iterator[FaceFeatures]:
                 raise InputError(f"{p}:{n}: not a frames record: {err}") from None
 
 
-def _vision_frames(args, cfg, stats: dict) -> Iterator[tuple[FaceFeatures, dict]]:
+def vision_features(path, cfg, fps: float = 30.0, progress: bool | None = None, stats: dict | None = None
+                    ) -> Iterator[tuple[FaceFeatures, dict]]:
+    """Per-frame features (and stage timings) of a recording, through the live vision pipeline."""
     from driverwatch.daemon.progress import Progress
     from driverwatch.sources.video import open_recording
     from driverwatch.vision.pipeline import FacePipeline
 
-    source = open_recording(args.video, fps=args.fps)
+    source = open_recording(path, fps=fps)
     pipe = FacePipeline(cfg.vision)
-    bar = Progress(len(source), "replay", enabled=False if args.no_progress else None)
+    bar = Progress(len(source), "replay", enabled=progress)
     try:
         for frame in source:
             res = pipe.process(frame)
-            stats["frames"] += 1
+            if stats is not None:
+                stats["frames"] = stats.get("frames", 0) + 1
             yield res.features, res.timings
             bar.update()
     finally:
@@ -102,7 +105,7 @@ def main(args) -> int:
     if args.from_frames:
         face_iter = ((ff, {}) for ff in read_frames_file(args.from_frames))
     elif args.video:
-        face_iter = _vision_frames(args, cfg, stats)
+        face_iter = vision_features(args.video, cfg, args.fps, False if args.no_progress else None, stats)
     else:
         face_iter = None
     heart_iter = physio.heart_features(args, cfg) if (physio and heart_file) else None
