@@ -1,0 +1,82 @@
+"""The remote command surface: `<prefix>set/<command>` with a small JSON payload.
+
+Only the commands below exist. Anything else (unknown name, malformed JSON, unknown keys, values out
+of range, retained messages that would replay at every reconnect) is rejected with a one-line reason
+and never executed. Critical alerts cannot be muted remotely: a snooze covers at most "notice".
+
+Validated commands are plain dicts handed to the daemon, e.g.
+  {"command": "snooze", "minutes": 15.0, "max_severity": "notice", "id": "abc"}
+  {"command": "recalibrate", "id": null}
+The daemon applies them; the MQTT sink publishes the verdict on `<prefix>command_result`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+MAX_PAYLOAD = 1024  # bytes
+SNOOZE_MAX_MIN = 240.0
+SNOOZABLE = ("info", "notice")  # warning and critical alerts cannot be muted remotely
+
+
+class CommandError(ValueError):
+    """A rejected command; the message says why, in one line."""
+
+
+def _payload(raw: bytes | str) -> dict:
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > MAX_PAYLOAD:
+        raise CommandError(f"payload too large ({len(raw)} bytes > {MAX_PAYLOAD})")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CommandError(f"payload is not valid JSON: {err}") from None
+    if isinstance(data, bool) or not isinstance(data, dict | int | float):
+        raise CommandError("payload must be a JSON object")
+    return data if isinstance(data, dict) else {"minutes": data}
+
+
+def _check_keys(data: dict, allowed: set[str]) -> None:
+    extra = sorted(set(data) - allowed - {"id"})
+    if extra:
+        raise CommandError(f"unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(allowed | {'id'}))}")
+    cid = data.get("id")
+    if cid is not None and (not isinstance(cid, str) or len(cid) > 64):
+        raise CommandError("'id' must be a string of at most 64 characters")
+
+
+def _snooze(data: dict) -> dict:
+    _check_keys(data, {"minutes", "max_severity"})
+    minutes = data.get("minutes")
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not math.isfinite(minutes):
+        raise CommandError("'minutes' must be a number")
+    if not 0 <= minutes <= SNOOZE_MAX_MIN:
+        raise CommandError(f"'minutes' must be within 0..{SNOOZE_MAX_MIN:g} (0 cancels a snooze)")
+    sev = data.get("max_severity", "notice")
+    if sev in ("warning", "critical"):
+        raise CommandError(f"{sev} alerts cannot be muted remotely")
+    if sev not in SNOOZABLE:
+        raise CommandError(f"'max_severity' must be one of {', '.join(SNOOZABLE)}")
+    return {"command": "snooze", "minutes": float(minutes), "max_severity": sev, "id": data.get("id")}
+
+
+def _recalibrate(data: dict) -> dict:
+    _check_keys(data, set())
+    return {"command": "recalibrate", "id": data.get("id")}
+
+
+COMMANDS = {"snooze": _snooze, "recalibrate": _recalibrate}
+
+
+def parse_command(name: str, payload: bytes | str, retained: bool = False) -> dict:
+    """Validate one command (`name` is the topic part after `set/`). Raises CommandError."""
+    if retained:
+        raise CommandError("retained commands are refused (they would run again at every reconnect)")
+    handler = COMMANDS.get(name)
+    if handler is None:
+        raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+    return handler(_payload(payload))

@@ -1,0 +1,505 @@
+"""Fleet telemetry over MQTT (paho-mqtt 2.x, callback API v2), store-and-forward.
+
+Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
+  available       "online" (retained) after connect; "offline" is the last will; "stopped" on a clean stop
+  events          every monitor event, QoS 1, in order, from the outbox; late ones carry delayed/delay_s
+  state           compact driver-state snapshot, retained, on change, at most once per state_interval_s
+  stats           health snapshot (the daemon calls publish_stats at mqtt.stats_interval_s)
+  set/<command>   validated remote commands (see commands.py) -> MqttSink.commands
+  command_result  the verdict on each command
+Payloads are JSON with a schema version. Only allow-listed keys with scalar values leave the
+vehicle: no images, no raw biometric signals (see `event_payload`, `state_payload`).
+
+Threads: the caller only commits to the SQLite outbox (well under 1 ms) and never touches the
+network. paho's network thread connects and reconnects with exponential backoff; a sender thread
+drains the outbox in order through a bounded in-flight window and deletes each message when its
+PUBACK arrives with a success reason code (failed ones are sent again).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import math
+import os
+import queue
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from driverwatch.config.mqtt import MqttConfig
+from driverwatch.errors import ConfigError
+from driverwatch.monitor.events import EVENT_SCHEMA
+from driverwatch.sinks.commands import CommandError, parse_command
+from driverwatch.sinks.discovery import discovery_config, discovery_topic
+from driverwatch.sinks.eventlog import utc_now_iso
+from driverwatch.sinks.outbox import PRIORITY, PRIORITY_STATS, Outbox, RateLimitedLog
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_SCHEMA = 1
+FLUSH_S = 1.0  # how long stop(clean=True) waits for the backlog and the 'stopped' message
+
+# What may leave the vehicle. Values must be scalars (numbers, booleans, null, short strings) or
+# short lists of numbers; anything else (arrays, blobs, nested objects) is dropped with the key.
+EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
+                        "evidence", "time"})
+STATE_KEYS = frozenset({"t", "time", "state", "drowsiness", "drowsiness_level", "kss", "perclos",
+                        "attention", "distracted", "eyes_on_road", "stress", "stress_level", "face",
+                        "camera", "sensor", "alerts", "last_alert", "last_alert_time", "snoozed_until"})
+STATS_KEYS = frozenset({"t", "time", "fps", "frames", "dropped_frames", "camera", "sensor", "sensor_ok",
+                        "queue_depth", "queues", "drops", "uptime_s", "cpu_temp_c", "load", "version",
+                        "monitor_latency_ms"})
+# Never sent even inside evidence / nested stats, whatever their value.
+DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
+                         "crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg", "raw",
+                         "signal", "samples", "waveform", "beats"})
+MAX_STR = 64
+MAX_LIST = 4
+
+# PUBACK reason codes after which resending cannot help: the message is dropped (logged).
+_PERMANENT = {"Not authorized", "Topic Name invalid", "Packet too large", "Payload format invalid"}
+
+
+def _scalar(v):
+    """The value if it may be sent, else a sentinel."""
+    if v is None or isinstance(v, bool | int | str) and (not isinstance(v, str) or len(v) <= MAX_STR):
+        return v
+    if isinstance(v, float):
+        return round(v, 5) if math.isfinite(v) else None
+    if isinstance(v, list | tuple) and len(v) <= MAX_LIST and all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+        return [_scalar(x) for x in v]
+    return _DROP
+
+
+_DROP = object()
+
+
+def _clean(d: dict, allowed: frozenset | None, nested: frozenset = frozenset()) -> tuple[dict, list[str]]:
+    out, dropped = {}, []
+    for k, v in d.items():
+        if not isinstance(k, str) or k.lower() in DENIED_KEYS or (allowed is not None and k not in allowed):
+            dropped.append(str(k))
+            continue
+        if k in nested and isinstance(v, dict):
+            v, sub = _clean(v, None)
+            dropped += [f"{k}.{s}" for s in sub]
+        else:
+            v = _scalar(v)
+            if v is _DROP:
+                dropped.append(k)
+                continue
+        out[k] = v
+    return out, dropped
+
+
+def event_payload(event: dict) -> tuple[dict, list[str]]:
+    """(payload, dropped keys): the allow-listed part of an Event.to_json() dict."""
+    out, dropped = _clean(event, EVENT_KEYS, nested=frozenset({"evidence"}))
+    out["schema"] = event.get("schema", EVENT_SCHEMA)
+    return out, dropped
+
+
+def state_payload(snapshot: dict) -> tuple[dict, list[str]]:
+    out, dropped = _clean(snapshot, STATE_KEYS)
+    return {"schema": TELEMETRY_SCHEMA, **out}, dropped
+
+
+def stats_payload(stats: dict) -> tuple[dict, list[str]]:
+    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"queues", "drops"}))
+    return {"schema": TELEMETRY_SCHEMA, **out}, dropped
+
+
+def _dumps(d: dict) -> bytes:
+    return json.dumps(d, separators=(",", ":"), allow_nan=False).encode()
+
+
+# -- credentials -------------------------------------------------------------------------------------
+def _credential_path(p: Path) -> Path:
+    """Relative paths are looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) first."""
+    cred = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not p.is_absolute() and cred and (Path(cred) / p).exists():
+        return Path(cred) / p
+    return p
+
+
+def read_password(cfg: MqttConfig) -> str | None:
+    if cfg.password_file is not None:
+        path = _credential_path(cfg.password_file)
+    else:
+        cred = os.environ.get("CREDENTIALS_DIRECTORY")
+        path = Path(cred) / cfg.password_credential if cred else None
+        if path is None or not path.exists():
+            return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"mqtt.password_file: cannot read {path}: {err.strerror or err}") from None
+    lines = text.splitlines()
+    if not lines or not lines[0]:
+        raise ConfigError(f"mqtt.password_file: {path} is empty")
+    return lines[0]
+
+
+def _tls_context(cfg: MqttConfig) -> ssl.SSLContext:
+    t = cfg.tls
+    ca = _credential_path(t.ca_file) if t.ca_file else None
+    try:
+        ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(f"mqtt.tls.ca_file: cannot load CA file {ca}: {err}") from None
+    if t.certfile:
+        cert, key = _credential_path(t.certfile), _credential_path(t.keyfile)
+        try:
+            ctx.load_cert_chain(str(cert), str(key))
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"mqtt.tls.certfile/keyfile: cannot load {cert} / {key}: {err}") from None
+    if t.insecure:
+        ctx.check_hostname = False
+    return ctx
+
+
+class _Client(paho.Client):
+    """paho's client, reporting why a connection attempt failed (paho's loop swallows it)."""
+
+    on_connect_error = None
+
+    def reconnect(self):
+        try:
+            return super().reconnect()
+        except OSError as err:
+            if self.on_connect_error:
+                self.on_connect_error(err)
+            raise
+
+
+def _connect_hint(err: BaseException) -> str:
+    s = str(err)
+    if isinstance(err, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in s:
+        return " (the broker's certificate is not signed by mqtt.tls.ca_file, or the host name does not match)"
+    if isinstance(err, ssl.SSLError):
+        return " (TLS handshake failed: check mqtt.tls and that the port speaks TLS)"
+    if isinstance(err, ConnectionRefusedError):
+        return " (nothing listens there: broker down, or wrong mqtt.host / mqtt.port)"
+    return ""
+
+
+class MqttSink:
+    def __init__(self, cfg: MqttConfig, vehicle_id: str, state_dir: Path):
+        if not cfg.host:
+            raise ConfigError("mqtt.host is empty: no broker configured")
+        self.cfg = cfg
+        self.vehicle_id = vehicle_id
+        self.prefix = cfg.topic_prefix.replace("{vehicle_id}", vehicle_id)
+        p = self.prefix
+        self.t_available, self.t_events, self.t_state = p + "available", p + "events", p + "state"
+        self.t_stats, self.t_set, self.t_result = p + "stats", p + "set/", p + "command_result"
+        self.t_ha_status = cfg.discovery.prefix.rstrip("/") + "/status"
+        self.port = cfg.port or (8883 if cfg.tls.enabled else 1883)
+        self.client_id = cfg.client_id or f"driverwatch-{vehicle_id}"
+        self.commands: queue.Queue[dict] = queue.Queue(maxsize=32)
+
+        self._password = read_password(cfg)
+        self._tls = _tls_context(cfg) if cfg.tls.enabled else None
+        path = cfg.outbox.path or Path(state_dir) / "outbox.sqlite"
+        self.outbox = Outbox(path, cfg.outbox.max_bytes, cfg.outbox.max_age_days * 86400, cfg.outbox.sync)
+
+        self._warn = RateLimitedLog(log)
+        self._wake = threading.Event()
+        self._stop_evt = threading.Event()
+        self._lock = threading.Lock()  # guards the state snapshot
+        self._acks: collections.deque = collections.deque()  # (mid, reason) from paho's thread
+        self._inflight: dict[int, int] = {}  # mid -> outbox seq (sender thread only)
+        self._cursor = 0  # highest seq handed to paho (sender thread only)
+        self._retry_at = 0.0
+        self._connected = False
+        self._stopping = False
+        self._state_key = None
+        self._state_pending: bytes | None = None
+        self._state_last: bytes | None = None
+        self._state_sent_at = -math.inf
+        self._discovery_due = False
+        self._started = time.monotonic()
+        self._client: _Client | None = None
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+        self.rejected_commands = 0
+        self.filtered_keys = 0
+        self.last_error: str | None = None
+
+    # -- public API (caller side: never blocks on the network) -------------------------------------
+    def start(self) -> None:
+        if self._thread:
+            return
+        self._client = self._make_client()
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="mqtt-outbox", daemon=True)
+        self._thread.start()
+
+    def publish_event(self, event: dict) -> int | None:
+        """Queue one event (Event.to_json() + extras); returns its outbox seq, None if it was dropped."""
+        payload, dropped = event_payload(event)
+        self._note_dropped("event", dropped)
+        payload.setdefault("time", utc_now_iso())
+        prio = PRIORITY.get(payload.get("severity"), PRIORITY["info"])
+        seq = self.outbox.put(self.t_events, _dumps(payload), prio)
+        self._wake.set()
+        return seq
+
+    def publish_state(self, snapshot: dict) -> None:
+        """Retained snapshot; sent only when it changed (ignoring t/time), at most once per interval."""
+        payload, dropped = state_payload(snapshot)
+        self._note_dropped("state", dropped)
+        key = {k: v for k, v in payload.items() if k not in ("t", "time")}
+        payload.setdefault("time", utc_now_iso())
+        with self._lock:
+            if key == self._state_key:
+                return
+            self._state_key = key
+            self._state_pending = self._state_last = _dumps(payload)
+        self._wake.set()
+
+    def publish_stats(self, stats: dict) -> int | None:
+        payload, dropped = stats_payload(stats)
+        self._note_dropped("stats", dropped)
+        payload.setdefault("time", utc_now_iso())
+        payload.setdefault("uptime_s", round(time.monotonic() - self._started, 1))
+        payload["mqtt"] = {"connected": self._connected, "outbox_depth": self.outbox.depth(),
+                           "outbox_bytes": self.outbox.bytes, "outbox_dropped": self.outbox.dropped}
+        seq = self.outbox.put(self.t_stats, _dumps(payload), PRIORITY_STATS)
+        self._wake.set()
+        return seq
+
+    def health(self) -> dict:
+        return {"connected": self._connected, "outbox_depth": self.outbox.depth(),
+                "outbox_bytes": self.outbox.bytes, "dropped": self.outbox.dropped, "sent": self.sent,
+                "rejected_commands": self.rejected_commands, "last_error": self.last_error}
+
+    def stop(self, clean: bool = True) -> None:
+        """clean: publish 'stopped', flush the backlog for up to ~1 s, disconnect. Otherwise
+        disconnect so that the broker publishes the last will ('offline')."""
+        if self._thread is None:
+            self.outbox.close()
+            return
+        client = self._client
+        deadline = time.monotonic() + FLUSH_S
+        self._stopping = True
+        if clean and self._connected:
+            while time.monotonic() < deadline and self._connected and self.outbox.depth():
+                self._wake.set()
+                time.sleep(0.02)
+            info = client.publish(self.t_available, "stopped", qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(max(0.05, deadline - time.monotonic()))
+        self._stop_evt.set()
+        self._wake.set()
+        self._thread.join(timeout=2)
+        if self._connected:
+            if clean or self.cfg.protocol != "5":
+                client.disconnect()
+            else:  # MQTT 5: ask the broker to publish the will
+                client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=4))
+        stopper = threading.Thread(target=client.loop_stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=2)  # paho may sit in a connect() to an unreachable host: do not wait for it
+        self._thread = None
+        self.outbox.close()
+
+    # -- sender thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        next_expire = 0.0
+        timeout = 0.25
+        while not self._stop_evt.is_set():
+            self._wake.wait(timeout=timeout)
+            self._wake.clear()
+            timeout = 0.25
+            try:
+                self._handle_acks()
+                if self._connected:
+                    timeout = min(timeout, self._send_state())
+                    self._send_discovery()
+                    self._fill_window()
+                now = time.monotonic()
+                if now >= next_expire:
+                    next_expire = now + 60
+                    self.outbox.expire()
+            except Exception as err:  # keep telemetry alive whatever happens; say what broke
+                self.last_error = f"sender: {err!r}"
+                log.exception("MQTT sender: unexpected error (continuing)")
+                time.sleep(1)
+        self._handle_acks()
+
+    def _handle_acks(self) -> None:
+        done, failed = [], []
+        while self._acks:
+            mid, rc = self._acks.popleft()
+            seq = self._inflight.pop(mid, None)
+            if seq is None:
+                continue  # availability / state / discovery message
+            if not rc.is_failure:
+                done.append(seq)
+            elif rc.getName() in _PERMANENT:
+                done.append(seq)
+                self.outbox.dropped += 1
+                self._error("puback", f"broker refused message {seq}: {rc.getName()}; dropped it")
+            else:
+                failed.append(seq)
+                self._error("puback", f"broker did not accept message {seq}: {rc.getName()}; will resend")
+        self.outbox.delete(done)
+        self.sent += len(done)
+        if failed:  # resend from the first failure on, to keep the order
+            self._cursor = min(self._cursor, min(failed) - 1)
+            self._retry_at = time.monotonic() + self.cfg.reconnect_min_s
+
+    def _fill_window(self) -> None:
+        room = self.cfg.inflight - len(self._inflight)
+        if room <= 0 or time.monotonic() < self._retry_at:
+            return
+        now = time.time()
+        for m in self.outbox.peek(self._cursor, room, exclude=set(self._inflight.values())):
+            payload = m.payload
+            delay = now - m.queued
+            if delay > self.cfg.delayed_after_s and m.topic == self.t_events:
+                d = json.loads(payload)
+                d["delayed"], d["delay_s"] = True, round(delay, 1)
+                payload = _dumps(d)
+            info = self._client.publish(m.topic, payload, qos=self.cfg.qos, retain=False)
+            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                self._error("publish", f"cannot hand message {m.seq} to paho: {paho.error_string(info.rc)}")
+                break
+            self._inflight[info.mid] = m.seq  # NO_CONN: paho keeps it and sends it after reconnecting
+            self._cursor = m.seq
+
+    def _send_state(self) -> float:
+        """Publish the pending snapshot if the rate limit allows; returns seconds until it may."""
+        with self._lock:
+            payload = self._state_pending
+            wait = self._state_sent_at + self.cfg.state_interval_s - time.monotonic()
+            if payload is None or wait > 0:
+                return max(wait, 0.01) if payload is not None else math.inf
+            self._state_pending = None
+            self._state_sent_at = time.monotonic()
+        self._client.publish(self.t_state, payload, qos=1, retain=True)
+        return math.inf
+
+    def _send_discovery(self) -> None:
+        if self._discovery_due:
+            self._discovery_due = False
+            cfg = discovery_config(self.vehicle_id, self.prefix)
+            self._client.publish(discovery_topic(self.cfg.discovery.prefix, self.vehicle_id), _dumps(cfg),
+                                 qos=1, retain=True)
+            log.info("MQTT: published Home Assistant discovery config")
+
+    # -- paho callbacks (paho's network thread) ----------------------------------------------------
+    def _make_client(self) -> _Client:
+        cfg = self.cfg
+        v5 = cfg.protocol == "5"
+        client = _Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else False)
+        client.enable_logger(logging.getLogger(__name__ + ".paho"))
+        client.max_inflight_messages_set(cfg.inflight)
+        client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        client.will_set(self.t_available, "offline", qos=1, retain=True)
+        if cfg.username:
+            client.username_pw_set(cfg.username, self._password)
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_connect_error = self._on_connect_error
+        props = None
+        if v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = cfg.session_expiry_s
+        client.connect_async(cfg.host, self.port, keepalive=cfg.keepalive, properties=props)
+        return client
+
+    def _error(self, key: str, msg: str, level: int = logging.WARNING) -> None:
+        self.last_error = msg
+        self._warn(key, level, "MQTT: %s", msg)
+
+    def _on_connect_error(self, err: OSError) -> None:
+        self._error("connect:" + type(err).__name__,
+                    f"cannot connect to {self.cfg.host}:{self.port}: {err}{_connect_hint(err)}; "
+                    f"retrying every {self.cfg.reconnect_min_s:g}..{self.cfg.reconnect_max_s:g} s")
+
+    def _on_connect(self, client, userdata, flags, reason, properties) -> None:
+        if reason.is_failure:
+            hint = " (check mqtt.username and the password file)" if reason.value in (134, 135, 4, 5) else ""
+            self._error("connack", f"broker {self.cfg.host}:{self.port} refused the connection: "
+                        f"{reason.getName()}{hint}; retrying", logging.ERROR)
+            return
+        self._connected = True
+        self.last_error = None
+        for key in ("connack", "disconnect"):
+            self._warn.reset(key)
+        log.info("MQTT: connected to %s:%d as %s (session %s)", self.cfg.host, self.port, self.client_id,
+                 "resumed" if flags.session_present else "new")
+        client.publish(self.t_available, "online", qos=1, retain=True)
+        client.subscribe(self.t_set + "#", qos=1)
+        if self.cfg.discovery.enabled:
+            client.subscribe(self.t_ha_status, qos=1)
+            self._discovery_due = True
+        with self._lock:
+            self._state_pending = self._state_last
+        self._wake.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
+        was = self._connected
+        self._connected = False
+        if was and not self._stopping:
+            self._error("disconnect", f"lost the broker ({reason.getName()}); events stay in the outbox")
+
+    def _on_publish(self, client, userdata, mid, reason, properties) -> None:
+        self._acks.append((mid, reason))
+        self._wake.set()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic == self.t_ha_status:
+            if msg.payload.strip() == b"online":
+                self._discovery_due = True
+                self._wake.set()
+            return
+        name = msg.topic[len(self.t_set):] if msg.topic.startswith(self.t_set) else msg.topic
+        payload = bytes(msg.payload)
+        try:
+            cmd = parse_command(name, payload, retained=bool(msg.retain))
+            self.commands.put_nowait(cmd)
+        except (CommandError, queue.Full) as err:
+            reason = str(err) if isinstance(err, CommandError) else "command queue full"
+            self.rejected_commands += 1
+            self._warn("command", logging.WARNING, "MQTT: rejected command on %s (%r): %s", msg.topic,
+                       payload[:80], reason)
+            result = {"schema": TELEMETRY_SCHEMA, "command": name[:MAX_STR], "ok": False, "error": reason}
+        else:
+            log.info("MQTT: accepted command %s", cmd)
+            result = {"schema": TELEMETRY_SCHEMA, "command": name, "ok": True, "id": cmd.get("id")}
+        result["time"] = utc_now_iso()
+        client.publish(self.t_result, _dumps(result), qos=1)
+
+    def _note_dropped(self, what: str, dropped: list[str]) -> None:
+        if dropped:
+            self.filtered_keys += len(dropped)
+            self._warn("filter:" + what, logging.WARNING, "MQTT: not sending %s keys %s (not in the allow-list "
+                       "or not a scalar: images and raw biometric signals never leave the vehicle)",
+                       what, ", ".join(sorted(dropped)))
+
+
+def create_sink(cfg: MqttConfig, vehicle_id: str, state_dir: Path) -> MqttSink | None:
+    """The MQTT sink, or None (said once, at INFO) when no broker is configured."""
+    if not cfg.host:
+        log.info("MQTT: no broker configured (mqtt.host is empty); events go to the local log only")
+        return None
+    return MqttSink(cfg, vehicle_id, state_dir)
