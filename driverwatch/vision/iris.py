@@ -1,0 +1,60 @@
+"""Iris and refined eye contour: iris_landmark.tflite on both eyes as one batch of two 64x64 crops.
+
+Each eye's crop is centred between its corners (33/133: driver's right eye, 362/263: left eye),
+rotated along the corner line and 2.3x the corner distance wide (MediaPipe's iris graph). The model
+is trained on one eye side, so the driver's left eye is mirrored in and out.
+
+Refined contour order (71 points; MediaPipe's refinement mapping): 0 = outer corner, 1..7 = lower
+lid from outer to inner, 8 = inner corner, 9..15 = upper lid from outer to inner, then outer
+rings and the brow. Iris: 0 = centre, 1..4 = points on the iris boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from driverwatch.vision.detector import to_rgb
+from driverwatch.vision.litert import Model
+from driverwatch.vision.roi import Roi, rect_to_roi
+
+SIZE = 64
+SCALE = 2.3
+# (start corner, end corner, mirrored): index 0 = driver's right eye, 1 = driver's left eye
+EYES = ((33, 133, False), (362, 263, True))
+
+
+@dataclass(slots=True)
+class Eye:
+    contour: np.ndarray  # (71, 2) image pixels
+    iris: np.ndarray  # (5, 2) image pixels, centre first
+    crop: np.ndarray  # (64, 64, 3) float32 RGB in [0, 1] as fed to the model (mirrored for the left)
+
+
+def eye_roi(landmarks: np.ndarray, a: int, b: int) -> Roi:
+    pa, pb = landmarks[a, :2], landmarks[b, :2]
+    lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
+    return rect_to_roi(lo[0], lo[1], hi[0], hi[1], pa, pb, SCALE)
+
+
+class IrisLandmarker:
+    def __init__(self, model_path, num_threads: int = 2):
+        self.model = Model(model_path, num_threads, batch=2)
+        self._batch = np.empty((2, SIZE, SIZE, 3), np.float32)
+
+    def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[Eye, Eye]:
+        """(driver's right eye, driver's left eye) from one batched invoke."""
+        rois = []
+        for k, (a, b, flip) in enumerate(EYES):
+            roi = eye_roi(landmarks, a, b)
+            rois.append(roi)
+            np.multiply(to_rgb(roi.crop(image, SIZE, flip)), 1 / 255.0, out=self._batch[k], casting="unsafe")
+        out = self.model(self._batch)
+        contours = out["output_eyes_contours_and_brows"].reshape(2, 71, 3)
+        irises = out["output_iris"].reshape(2, 5, 3)
+        return tuple(
+            Eye(roi.to_image(contours[k, :, :2], SIZE, flip), roi.to_image(irises[k, :, :2], SIZE, flip),
+                self._batch[k].copy())
+            for k, (roi, (_, _, flip)) in enumerate(zip(rois, EYES, strict=True))
+        )

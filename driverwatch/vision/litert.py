@@ -1,0 +1,42 @@
+"""A thin wrapper around the LiteRT interpreter (ai-edge-litert, else tflite-runtime)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from driverwatch.errors import ConfigError
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise ConfigError("no LiteRT runtime: pip install ai-edge-litert (or tflite-runtime)") from None
+    return Interpreter
+
+
+class Model:
+    """One .tflite model with a single float input. `outputs` maps output name -> tensor index."""
+
+    def __init__(self, path: Path, num_threads: int = 2, batch: int = 1):
+        try:
+            self.interp = _interpreter_class()(model_path=str(path), num_threads=num_threads)
+        except ValueError as err:
+            raise ConfigError(f"cannot load model {path}: {err}") from None
+        inp = self.interp.get_input_details()[0]
+        self.input_index = inp["index"]
+        if batch != 1:
+            self.interp.resize_tensor_input(self.input_index, [batch, *inp["shape"][1:]])
+        self.interp.allocate_tensors()
+        self.input_shape = tuple(self.interp.get_input_details()[0]["shape"])
+        self.outputs = {d["name"]: d["index"] for d in self.interp.get_output_details()}
+
+    def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        self.interp.set_tensor(self.input_index, x)
+        self.interp.invoke()
+        return {name: self.interp.get_tensor(i) for name, i in self.outputs.items()}
