@@ -1,0 +1,274 @@
+"""Frame rendering: the face mesh posed and deformed by a `State`, seen by a pinhole camera.
+
+Per frame: deform the mesh (lids, jaw) in the head frame, rotate it (yaw, pitch, roll about a
+pivot behind the face), project it, cull back faces, paint the triangles' ids far-to-near into an
+id buffer (painter's order, so a turned head hides its far side), then fetch every face pixel's
+texel through its triangle's affine map in one `cv2.remap`. Eyeballs (iris moved for gaze) and the
+mouth interior are drawn first and show through the mesh's holes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from driverwatch.sources.scenario import face as fm
+
+RENDERER_VERSION = "1"
+FACE_WIDTH_CM = 14.0
+PIVOT = np.array([0.0, -3.0, -3.0])  # head rotation centre (cm, canonical frame): behind the face
+
+
+@dataclass(slots=True)
+class State:
+    """What the driver does at one instant (the ground truth of a frame)."""
+
+    closure_left: float = 0.0  # 0 open .. 1 closed (driver's left eye)
+    closure_right: float = 0.0
+    jaw: float = 0.0  # 0 closed .. 1 wide open (yawn)
+    yaw: float = 0.0  # degrees, + = to the driver's left
+    pitch: float = 0.0  # + = up
+    roll: float = 0.0  # + = tilt to the driver's left
+    gaze_yaw: float = 0.0  # eye-in-head, degrees
+    gaze_pitch: float = 0.0
+    tx: float = 0.0  # head position, cm: + = driver's left (image right), up, towards the camera
+    ty: float = 0.0
+    tz: float = 0.0
+    shades: float = 0.0  # 1 = sunglasses on
+    brightness: float = 1.0  # scene gain
+
+
+def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    y, p, r = (math.radians(a) for a in (yaw, pitch, roll))
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(p), math.sin(p)], [0, -math.sin(p), math.cos(p)]])
+    rz = np.array([[math.cos(r), math.sin(r), 0], [-math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return ry @ rx @ rz
+
+
+class Renderer:
+    def __init__(self, face: fm.FaceModel, width: int = 640, height: int = 480, look: str = "color",
+                 noise: float = 2.0, blur: float = 0.0, face_frac: float = 0.3, seed: int = 0):
+        if look not in ("color", "ir"):
+            raise ValueError(f"look must be 'color' or 'ir', not {look!r}")
+        self.face, self.w, self.h, self.look = face, int(width), int(height), look
+        self.noise, self.blur = float(noise), float(blur)
+        self.f = float(width)  # ~53 degrees horizontal field of view
+        self.dist = FACE_WIDTH_CM * self.f / (face_frac * width)
+        self.cx, self.cy = width / 2.0, height * 0.45
+        self.rng = np.random.default_rng(seed)
+        self.tris = fm.triangles()
+        v = face.vertices
+        self.base = v.copy()
+        # scale of the photo's face in cm (eye width) for sizing irises
+        self.eye_w = float(np.mean([np.linalg.norm(v[r[0]] - v[r[8]]) for r in fm.EYE_RING1]))
+        self.eye_centre = [v[r].mean(0) for r in fm.EYE_RING1]
+        # close the photo's mouth at rest: inner lips meet at their midline
+        up, lo = fm.LIP_UPPER_INNER[1:-1], fm.LIP_LOWER_INNER[1:-1]
+        mid = (v[up] + v[lo]) / 2
+        self.base[up], self.base[lo] = mid, mid
+        self.mouth_y = float(mid[:, 1].mean())
+        self.mouth_half_w = float(abs(v[308, 0] - v[78, 0]) / 2)
+        # jaw weights: lower face below the lip line, fading towards the sides
+        below = np.clip((self.mouth_y + 0.15 - self.base[:, 1]) / 0.6, 0, 1)
+        side = np.clip(1.0 - (np.abs(self.base[:, 0]) - self.mouth_half_w * 1.2) / 3.0, 0, 1)
+        self.jaw_w = below * side
+        self.jaw_w[up] = 0.0
+        self.jaw_pivot = np.array([0.0, self.mouth_y + 3.5, -6.0])
+        self.lid_target = []
+        for e in range(2):  # closed lid rests just above the lower lid
+            lo_v = self.base[fm.LOWER_LID[e]]
+            up_v = self.base[fm.UPPER_LID[e][0]]
+            self.lid_target.append(lo_v + 0.12 * (up_v - lo_v))
+        self.ref_sign = np.sign(self._areas(self._project(self.base)[0]))  # front-facing winding
+        self.background = self._cabin()
+        self.tex = face.texture
+        self.uv = face.uv.astype(np.float64)
+
+    # geometry ------------------------------------------------------------------------------
+    def _deform(self, s: State) -> np.ndarray:
+        v = self.base.copy()
+        for e, c in ((0, s.closure_right), (1, s.closure_left)):
+            if c > 0:
+                rings = fm.UPPER_LID[e]
+                d = c * (self.lid_target[e] - v[rings[0]])
+                for ring, k in zip(rings, (1.0, 0.6, 0.25), strict=True):
+                    v[ring] += k * d
+        if s.jaw > 0:
+            a = -math.radians(22.0 * s.jaw)
+            r = rotation(0, math.degrees(a), 0)
+            rel = v - self.jaw_pivot
+            v += self.jaw_w[:, None] * ((rel @ r.T + self.jaw_pivot) - v)
+        return v
+
+    def _pose(self, s: State, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = rotation(s.yaw, s.pitch, s.roll)
+        return (v - PIVOT) @ r.T + PIVOT + np.array([s.tx, s.ty, s.tz]), r
+
+    def _project(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = self.dist - v[:, 2]
+        uv = np.stack([self.cx + self.f * v[:, 0] / z, self.cy - self.f * v[:, 1] / z], axis=1)
+        return uv, z
+
+    def _areas(self, p: np.ndarray) -> np.ndarray:
+        a, b, c = p[self.tris[:, 0]], p[self.tris[:, 1]], p[self.tris[:, 2]]
+        return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+    # drawing -------------------------------------------------------------------------------
+    def _cabin(self) -> np.ndarray:
+        w, h = self.w, self.h
+        y = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+        x = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+        g = 38 + 30 * (1 - y) + 10 * x
+        img = np.repeat(g[:, :, None], 3, axis=2)
+        img[..., 0] += 6  # cool cabin light
+        win = (y < 0.38) & (x > 0.62)
+        img[np.broadcast_to(win, (h, w))] = (150, 140, 125)  # rear side window
+        img = img.astype(np.uint8)
+        s = w / 640
+        cv2.rectangle(img, (int(590 * s), 0), (int(640 * s), int(260 * h / 480)), (30, 30, 34), -1)  # B-pillar
+        cv2.ellipse(img, (int(w * 0.5), int(h * 0.32)), (int(120 * s), int(100 * s)), 0, 0, 360,
+                    (45, 44, 48), -1, cv2.LINE_AA)  # headrest
+        cv2.ellipse(img, (int(w * 0.5), int(h * 1.02)), (int(260 * s), int(150 * s)), 0, 180, 360,
+                    (52, 50, 55), -1, cv2.LINE_AA)  # seat back
+        return img
+
+    def _body(self, img: np.ndarray, s: State, z: float) -> None:
+        k = self.f / z
+        cx, cy = self.cx + k * s.tx, self.cy - k * s.ty
+        col = tuple(int(c * 0.8) for c in self.face.skin_bgr)
+        neck = np.array([[cx - 4.8 * k, cy + 4 * k], [cx + 4.8 * k, cy + 4 * k],
+                         [cx + 5.5 * k, cy + 16 * k], [cx - 5.5 * k, cy + 16 * k]])
+        cv2.fillConvexPoly(img, (neck * 16).astype(np.int32), col, cv2.LINE_AA, 4)
+        cv2.ellipse(img, (int(cx), int(cy + 24 * k)), (int(24 * k), int(10 * k)), 0, 180, 360,
+                    (40, 70, 150), -1, cv2.LINE_AA)  # shoulders (jacket)
+        cv2.rectangle(img, (int(cx - 24 * k), int(cy + 24 * k)), (int(cx + 24 * k), self.h), (40, 70, 150), -1)
+        belt = np.array([[cx + 14 * k, cy + 14 * k], [cx + 19 * k, cy + 15 * k],
+                         [cx - 6 * k, self.h + 10], [cx - 12 * k, self.h + 10]])
+        cv2.fillConvexPoly(img, belt.astype(np.int32), (25, 25, 28), cv2.LINE_AA)
+
+    def _head_back(self, img, s: State, rot: np.ndarray) -> None:
+        c = (np.array([0.0, 1.5, -3.0]) - PIVOT) @ rot.T + PIVOT + np.array([s.tx, s.ty, s.tz])
+        uv, z = self._project(c[None])
+        k = self.f / z[0]
+        cv2.ellipse(img, (int(uv[0, 0]), int(uv[0, 1])), (int(9.0 * k), int(11.0 * k)), -s.roll, 0, 360,
+                    self.face.hair_bgr, -1, cv2.LINE_AA)
+
+    def _eyes(self, img, s: State, rot, tr, v_posed) -> None:
+        g = np.array([math.sin(math.radians(s.gaze_yaw)) * math.cos(math.radians(s.gaze_pitch)),
+                      math.sin(math.radians(s.gaze_pitch)),
+                      math.cos(math.radians(s.gaze_yaw)) * math.cos(math.radians(s.gaze_pitch))])
+        for e in range(2):
+            hole, _ = self._project(v_posed[fm.EYE_RING1[e]])
+            pts = (hole * 16).astype(np.int32)
+            cv2.fillPoly(img, [pts], (190, 196, 205), cv2.LINE_AA, 4)  # sclera
+            r_iris = 0.21 * self.eye_w
+            centre = self.eye_centre[e] - np.array([0, 0, 1.0]) + 1.0 * g
+            c = (centre - PIVOT) @ rot.T + PIVOT + tr
+            cuv, cz = self._project(c[None])
+            d = rot @ g
+            k = self.f / cz[0]
+            ax = (max(1, int(16 * r_iris * k * math.sqrt(max(0.05, 1 - d[0] ** 2)))),
+                  max(1, int(16 * r_iris * k * math.sqrt(max(0.05, 1 - d[1] ** 2)))))
+            ctr = (int(cuv[0, 0] * 16), int(cuv[0, 1] * 16))
+            mask = np.zeros_like(img[..., 0])
+            cv2.fillPoly(mask, [pts], 255, cv2.LINE_8, 4)
+            layer = img.copy()
+            cv2.ellipse(layer, ctr, ax, 0, 0, 360, (45, 70, 95), -1, cv2.LINE_AA, 4)  # iris
+            cv2.ellipse(layer, ctr, (int(ax[0] * 0.45), int(ax[1] * 0.45)), 0, 0, 360, (12, 12, 14), -1,
+                        cv2.LINE_AA, 4)  # pupil
+            glint = (ctr[0] + int(ax[0] * 0.3), ctr[1] - int(ax[1] * 0.3))
+            cv2.circle(layer, glint, max(16, ax[0] // 6), (235, 235, 235), -1, cv2.LINE_AA, 4)
+            m = mask > 0
+            img[m] = layer[m]
+
+    def _mouth(self, img, v_posed) -> None:
+        ring = fm.LIP_UPPER_INNER + fm.LIP_LOWER_INNER[-2:0:-1]
+        p, _ = self._project(v_posed[ring])
+        cv2.fillPoly(img, [(p * 16).astype(np.int32)], (35, 30, 60), cv2.LINE_AA, 4)
+        up, _ = self._project(v_posed[fm.LIP_UPPER_INNER])
+        lo, _ = self._project(v_posed[fm.LIP_LOWER_INNER])
+        gap = float(np.max(lo[:, 1] - up[:, 1]))
+        if gap > 2:  # upper teeth just below the upper lip
+            teeth = np.concatenate([up[2:-2], up[-3:1:-1] + [0, min(0.35 * gap, 6.0)]])
+            cv2.fillPoly(img, [(teeth * 16).astype(np.int32)], (200, 205, 210), cv2.LINE_AA, 4)
+
+    def _shades(self, img, v_posed) -> None:
+        for e in range(2):
+            p, _ = self._project(v_posed[fm.EYE_RING3[e]])
+            hull = cv2.convexHull(p.astype(np.float32))
+            c = hull.mean(0)
+            hull = (c + (hull - c) * 1.25)
+            cv2.fillConvexPoly(img, (hull * 16).astype(np.int32), (18, 18, 20), cv2.LINE_AA, 4)
+        a, _ = self._project(v_posed[[fm.EYE_RING3[0][8], fm.EYE_RING3[1][8]]])
+        cv2.line(img, tuple(int(x) for x in a[0]), tuple(int(x) for x in a[1]), (18, 18, 20),
+                 max(2, int(self.w / 200)), cv2.LINE_AA)
+
+    def render(self, s: State) -> np.ndarray:
+        v = self._deform(s)
+        vp, rot = self._pose(s, v)
+        tr = np.array([s.tx, s.ty, s.tz])
+        p, z = self._project(vp)
+        img = self.background.copy()
+        self._body(img, s, self.dist - s.tz)
+        self._head_back(img, s, rot)
+        self._eyes(img, s, rot, tr, vp)
+        self._mouth(img, vp)
+
+        area = self._areas(p)
+        vis = (np.sign(area) == self.ref_sign) & (np.abs(area) > 0.05)
+        idx = np.nonzero(vis)[0]
+        x0, y0 = np.floor(p.min(0)).astype(int)
+        x1, y1 = np.ceil(p.max(0)).astype(int) + 1
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.w), min(y1, self.h)
+        if len(idx) and x1 > x0 and y1 > y0:
+            depth = z[self.tris[idx]].mean(1)
+            idx = idx[np.argsort(-depth)]  # far first
+            ids = np.full((self.h, self.w), -1, np.int32)
+            pts = (p * 16).round().astype(np.int32)
+            for k in idx:
+                cv2.fillConvexPoly(ids, pts[self.tris[k]], int(k), cv2.LINE_8, 4)
+            roi = ids[y0:y1, x0:x1]
+            yy, xx = np.nonzero(roi >= 0)
+            if len(yy):
+                t = roi[yy, xx]
+                aff = self._affines(p, idx)
+                xs, ys = xx + x0 + 0.0, yy + y0 + 0.0
+                a = aff[t]
+                mx = np.full(roi.shape, -1.0, np.float32)
+                my = np.full(roi.shape, -1.0, np.float32)
+                mx[yy, xx] = a[:, 0, 0] * xs + a[:, 1, 0] * ys + a[:, 2, 0]
+                my[yy, xx] = a[:, 0, 1] * xs + a[:, 1, 1] * ys + a[:, 2, 1]
+                texel = cv2.remap(self.tex, mx, my, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+                img[yy + y0, xx + x0] = texel[yy, xx]
+        if s.shades > 0.5:
+            self._shades(img, vp)
+        return self._finish(img, s)
+
+    def _affines(self, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Per triangle, the 3x2 matrix taking output pixel (x, y, 1) to its texel."""
+        aff = np.zeros((len(self.tris), 3, 2))
+        tri = self.tris[idx]
+        m = np.concatenate([p[tri], np.ones((len(idx), 3, 1))], axis=2)
+        ok = np.abs(np.linalg.det(m)) > 1e-6
+        aff[idx[ok]] = np.linalg.solve(m[ok], self.uv[tri[ok]])
+        return aff
+
+    def _finish(self, img: np.ndarray, s: State) -> np.ndarray:
+        if self.look == "ir":  # 850 nm illuminator: gray, skin bright, centre-weighted
+            g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+            g = 255.0 * (g / 255.0) ** 0.8
+            img = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        if s.brightness != 1.0:
+            img = cv2.convertScaleAbs(img, alpha=s.brightness)
+        if self.blur > 0:
+            img = cv2.GaussianBlur(img, (0, 0), self.blur)
+        if self.noise > 0:
+            n = np.empty(img.shape, np.int16)
+            cv2.randn(n, 0, self.noise)
+            img = cv2.add(img, n, dtype=cv2.CV_8U)
+        return img
