@@ -43,6 +43,24 @@ class HeartPipeline:
         self.n_rejected = 0
 
     # -- inputs ------------------------------------------------------------------------------------
+    def feed(self, samples: list[tuple[str, float, float]]) -> list[HeartFeatures]:
+        """Samples from `LineParser.parse`: ("raw" | "rr" | "hr", t, value); runs of raw go in as arrays."""
+        out: list[HeartFeatures] = []
+        raw_t: list[float] = []
+        raw_v: list[float] = []
+        for kind, t, v in samples:
+            if kind == "raw":
+                raw_t.append(t)
+                raw_v.append(v)
+                continue
+            if raw_t:
+                out += self.add_raw(raw_t, raw_v)
+                raw_t, raw_v = [], []
+            out += self.add_rr(t, v) if kind == "rr" else self.add_hr(t, v)
+        if raw_t:
+            out += self.add_raw(raw_t, raw_v)
+        return out
+
     def add_raw(self, t, v) -> list[HeartFeatures]:
         t = np.asarray(t, dtype=float)
         v = np.asarray(v, dtype=float)
@@ -111,11 +129,10 @@ class HeartPipeline:
     def _raw_beats(self, idx: list[float]) -> list[HeartFeatures]:
         out: list[HeartFeatures] = []
         n = self._t_hist.size
-        for i in idx:
+        if idx and n:
             k = np.arange(self._t_hist0, self._t_hist0 + n)
-            bt = float(np.interp(i, k, self._t_hist)) if n else None
-            if bt is not None:
-                out += self.add_beat(bt)
+            for i in idx:
+                out += self.add_beat(float(np.interp(i, k, self._t_hist)))
         keep = max(0, n - round(10 * (self.fs or 100)))  # keep ~10 s of sample times
         if keep:
             self._t_hist = self._t_hist[keep:]
