@@ -73,3 +73,25 @@ def test_no_face_still_reports_brightness(pipe):
 def test_bad_input_is_a_clear_error(pipe, image, match):
     with pytest.raises(InputError, match=match):
         pipe.process(Frame(0.0, image))
+
+
+def with_sunglasses(image, lm, luma):
+    """Dark lenses (flat, `luma`) over both eyes and a bridge, drawn from the eye corners."""
+    out = image.copy()
+    for a, b in ((33, 133), (362, 263)):
+        c, w = (lm[a, :2] + lm[b, :2]) / 2, np.linalg.norm(lm[a, :2] - lm[b, :2])
+        cv2.ellipse(out, (int(c[0]), int(c[1])), (int(w * 0.85), int(w * 0.6)), 0, 0, 360,
+                    (luma,) * 3, -1, cv2.LINE_AA)
+    cv2.line(out, tuple(lm[133, :2].astype(int)), tuple(lm[362, :2].astype(int)), (luma,) * 3, 3)
+    return out
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_sunglasses_make_the_eyes_unobservable(pipe, astronaut, gray):
+    lm = run(pipe, astronaut).landmarks
+    img = with_sunglasses(astronaut, lm, 30)
+    if gray:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    f = run(pipe, img).features
+    assert f.face  # the face is still tracked...
+    assert f.eye_visibility_left < 0.2 and f.eye_visibility_right < 0.2  # ...but not its eyes
