@@ -19,6 +19,7 @@ from driverwatch.sources.scenario import face as fm
 
 RENDERER_VERSION = "1"
 FACE_WIDTH_CM = 14.0
+JAW_MAX_DEG = 16.0  # jaw rotation of a full yawn
 PIVOT = np.array([0.0, -3.0, -3.0])  # head rotation centre (cm, canonical frame): behind the face
 
 
@@ -72,17 +73,19 @@ class Renderer:
         self.base[up], self.base[lo] = mid, mid
         self.mouth_y = float(mid[:, 1].mean())
         self.mouth_half_w = float(abs(v[308, 0] - v[78, 0]) / 2)
-        # jaw weights: lower face below the lip line, fading towards the sides
-        below = np.clip((self.mouth_y + 0.15 - self.base[:, 1]) / 0.6, 0, 1)
-        side = np.clip(1.0 - (np.abs(self.base[:, 0]) - self.mouth_half_w * 1.2) / 3.0, 0, 1)
+        # jaw weights: the lower face below the lip line moves rigidly, fading out at the sides
+        b = self.base
+        below = np.clip((self.mouth_y + 0.2 - b[:, 1]) / 0.5, 0, 1)
+        side = np.clip(1.0 - (np.abs(b[:, 0]) - self.mouth_half_w) / 2.5, 0, 1)
         self.jaw_w = below * side
+        self.jaw_w[(b[:, 1] <= self.mouth_y + 1e-6) & (np.abs(b[:, 0]) < 0.85 * self.mouth_half_w)] = 1.0
         self.jaw_w[up] = 0.0
-        self.jaw_pivot = np.array([0.0, self.mouth_y + 3.5, -6.0])
+        self.jaw_pivot = np.array([0.0, self.mouth_y + 2.5, -4.0])  # near the jaw joints
         self.lid_target = []
         for e in range(2):  # closed lid rests just above the lower lid
             lo_v = self.base[fm.LOWER_LID[e]]
             up_v = self.base[fm.UPPER_LID[e][0]]
-            self.lid_target.append(lo_v + 0.12 * (up_v - lo_v))
+            self.lid_target.append(lo_v + 0.03 * (up_v - lo_v))
         self.ref_sign = np.sign(self._areas(self._project(self.base)[0]))  # front-facing winding
         self.background = self._cabin()
         self.tex = face.texture
@@ -95,10 +98,10 @@ class Renderer:
             if c > 0:
                 rings = fm.UPPER_LID[e]
                 d = c * (self.lid_target[e] - v[rings[0]])
-                for ring, k in zip(rings, (1.0, 0.6, 0.25), strict=True):
+                for ring, k in zip(rings, (1.0, 0.75, 0.3), strict=True):
                     v[ring] += k * d
         if s.jaw > 0:
-            a = -math.radians(22.0 * s.jaw)
+            a = -math.radians(JAW_MAX_DEG * s.jaw)
             r = rotation(0, math.degrees(a), 0)
             rel = v - self.jaw_pivot
             v += self.jaw_w[:, None] * ((rel @ r.T + self.jaw_pivot) - v)
