@@ -1,9 +1,290 @@
+"""Monitor rules: every time is in seconds (never frames), every eye / mouth / pose threshold is
+relative to the driver's own calibrated baseline."""
+
 from pydantic import Field
 
 from driverwatch.config.base import Section
 
 
+class CalibrationConfig(Section):
+    """Per-driver baseline: open-eye level, neutral mouth, neutral head pose and gaze."""
+
+    calibration_s: float = Field(
+        60.0, gt=0, title="Calibration time",
+        description="Seconds of visible, roughly forward-facing face after which the driver's baseline "
+        "counts as learned (state `calibrated`). 60 s like openpilot's _POSE_OFFSET_MIN_COUNT (1 min "
+        "cumulative); before that a provisional running baseline and conservative defaults apply.")
+    memory_s: float = Field(
+        360.0, gt=0, title="Baseline memory",
+        description="Seconds of history the baseline keeps learning from (a rolling window), so it follows "
+        "slow changes (light, posture) but no single episode. 6 min like openpilot's "
+        "_POSE_OFFSET_MAX_COUNT ('short term memory').")
+    provisional_s: float = Field(
+        1.0, gt=0, title="Provisional baseline after",
+        description="Seconds of visible face before the provisional (running) baseline is used; blink "
+        "detection works from then on. 1 s covers a few blinks' worth of open-eye samples.")
+    sample_period_s: float = Field(
+        0.1, gt=0, title="Baseline sample period",
+        description="Seconds between samples kept for the robust statistics (time-based decimation, so "
+        "the result does not depend on the camera's frame rate; 10 Hz is enough for slow baselines).")
+    open_eye_percentile: float = Field(
+        70.0, ge=50, le=95, title="Open-eye percentile",
+        description="Percentile of the eye-opening samples taken as the open-eye level. Blinks and "
+        "downward glances only lower the signal and take < 20 % of the time, so the 70th percentile "
+        "rejects them and spikes alike (robust statistics, not a mean).")
+    max_pose_deg: float = Field(
+        30.0, gt=0, title="Max pose for learning",
+        description="Degrees from the current neutral pose beyond which a sample is not learned from "
+        "(mirror / shoulder checks must not move the forward direction).")
+
+
+class EyesConfig(Section):
+    """Blinks, long blinks, microsleep, sleep, PERCLOS and eye observability."""
+
+    closed_level: float = Field(
+        0.15, ge=0, lt=1, title="Closed-eye level",
+        description="Eye opening of fully closed eyes as a fraction of the driver's open level: EAR "
+        "does not reach 0 when the lids meet (contour points stay apart). Closure = how far the "
+        "opening has gone from the open level towards this one (0 = open, 1 = closed).")
+    blink_closure: float = Field(
+        0.8, gt=0, le=1, title="Closure of a blink",
+        description="Closure (0..1, relative to the driver's own open level, so glasses that lower EAR do "
+        "not look closed) the lids must reach to count as closed: the P80 criterion (Soukupová EAR "
+        "thresholding, made relative). Shallower dips are squints or lids following a downward "
+        "glance; the blink's onset is still dated back to the start of the lid's fall.")
+    onset_closure: float = Field(
+        0.2, gt=0, le=1, title="Closure at blink onset",
+        description="A closure's onset is the first sample of the fall past this closure (the lid starts "
+        "moving), so onsets do not lag by the frames the lid takes to close.")
+    open_closure: float = Field(
+        0.5, gt=0, le=1, title="Closure that ends a blink",
+        description="The eyes count as open again below this closure (hysteresis against landmark noise).")
+    long_blink_s: float = Field(
+        0.5, gt=0, title="Long blink",
+        description="Seconds: closures at least this long are long blinks (drowsiness sign; normal blinks "
+        "last 0.1–0.4 s, Euro NCAP DSM protocol).")
+    microsleep_s: float = Field(
+        1.0, gt=0, title="Microsleep",
+        description="Seconds: a closure this long is a microsleep (Euro NCAP DSM: 1–3 s).")
+    sleep_s: float = Field(
+        3.0, gt=0, title="Sleep",
+        description="Seconds: a closure this long is sleep (Euro NCAP DSM: >= 3 s).")
+    perclos_window_s: float = Field(
+        60.0, gt=0, title="PERCLOS window",
+        description="Seconds of the rolling PERCLOS window (Wierwille PERCLOS over 1 min).")
+    min_observed_share: float = Field(
+        0.6, gt=0, le=1, title="Min observed share",
+        description="PERCLOS and blink rate are withheld (unknown) when the eyes were observable for less "
+        "than this share of the window: an estimate over too little data is a guess.")
+    min_visibility: float = Field(
+        0.5, ge=0, le=1, title="Min eye visibility",
+        description="eye_visibility below this makes an eye unobservable (occlusion, sunglasses, profile).")
+    max_yaw_deg: float = Field(
+        45.0, gt=0, title="Max yaw for eyes",
+        description="Degrees of head yaw from neutral beyond which eye opening is not trusted (the far eye "
+        "is foreshortened).")
+    down_deg: float = Field(
+        14.0, gt=0, title="Looking down",
+        description="Degrees of head + eye-in-head gaze pitch below neutral from which the driver counts "
+        "as looking down (instrument cluster, phone): the upper lid follows the gaze down (lid-gaze "
+        "coupling), so lowered lids are not closed lids. Set above the ≈ 10-12° the iris model's gaze "
+        "sags when lids close over a forward gaze (measured on the talkingface clip's blinks).")
+    down_exit_deg: float = Field(
+        11.0, gt=0, title="Looking down (exit)",
+        description="Degrees below neutral above which looking down ends (hysteresis). Coming back up "
+        "under closed lids is a blink that starts at the last downward sample (gaze-evoked blink).")
+    down_closed_max_s: float = Field(
+        2.0, gt=0, title="Max lowered-lid time",
+        description="Seconds of lids at the closed level while looking down after which they count as "
+        "closed after all (a dozing head sinks too): instrument-cluster glances are shorter (Euro "
+        "NCAP DSM treats > 2 s glances as distraction), so microsleep is at worst 1 s late, sleep not.")
+    unobservable_s: float = Field(
+        3.0, gt=0, title="Eyes unobservable after",
+        description="Seconds of face present but eyes unobservable before `eyes_unobservable` is raised "
+        "(a shorter spell is a head turn).")
+
+
+class MouthConfig(Section):
+    """Yawns (sustained wide mouth opening with its rise and fall) versus talking, laughing, eating."""
+
+    open_mar: float = Field(
+        0.3, gt=0, title="Yawn opening",
+        description="Mouth aspect ratio above the driver's neutral at which a yawn candidate starts; "
+        "speech rarely holds it for long.")
+    wide_mar: float = Field(
+        0.5, gt=0, title="Yawn peak opening",
+        description="The candidate must reach this MAR above neutral at its peak (yawns open wider than "
+        "speech; MAR-based yawn detection, e.g. Abtahi et al. YawDD 2014).")
+    min_s: float = Field(
+        1.5, gt=0, title="Yawn min duration",
+        description="Seconds the wide opening must last: syllables and laughs open the mouth for "
+        "< 0.5 s, chewing ~1 Hz; yawns last 3–8 s with >= 1.5 s wide open.")
+    max_s: float = Field(
+        10.0, gt=0, title="Yawn max duration",
+        description="Seconds: an opening longer than this is not a yawn (mouth hanging open, singing).")
+
+
+class HeadConfig(Section):
+    """Head nods typical of dozing: a fast pitch drop and recovery."""
+
+    nod_drop_deg: float = Field(
+        12.0, gt=0, title="Nod depth",
+        description="Degrees the head must pitch down from the pre-nod level.")
+    nod_fall_s: float = Field(
+        1.0, gt=0, title="Nod fall time",
+        description="Seconds within which the drop must happen (dozing nods fall in ~0.3–1 s; a "
+        "deliberate look down is slower and holds).")
+    nod_max_s: float = Field(
+        3.0, gt=0, title="Nod max duration",
+        description="Seconds from the start of the drop to the recovery; longer is not a nod.")
+    nod_recover_deg: float = Field(
+        5.0, gt=0, title="Nod recovery",
+        description="Degrees within which the pitch must come back to its pre-nod level.")
+    nod_needs_eyes: bool = Field(
+        True, title="Nod needs closed eyes",
+        description="A nod counts only when the eyes were closed or unobservable during the dip: "
+        "looking down at the cluster with open eyes is a glance, not a nod.")
+
+
+class AttentionConfig(Section):
+    """Eyes-off-road against the calibrated forward direction: long distraction, VATS, missing face."""
+
+    yaw_deg: float = Field(
+        25.0, gt=0, title="Off-road yaw",
+        description="Degrees of head+gaze yaw from the calibrated forward direction beyond which the "
+        "driver looks off the road (openpilot _POSE_YAW_THRESHOLD 0.40 rad ≈ 23°).")
+    pitch_down_deg: float = Field(
+        20.0, gt=0, title="Off-road pitch down",
+        description="Degrees of head+gaze pitch below forward that count as off road (openpilot "
+        "_POSE_PITCH_THRESHOLD 0.31 rad ≈ 18°; the instrument cluster is ≈ 20° down).")
+    pitch_up_deg: float = Field(
+        20.0, gt=0, title="Off-road pitch up",
+        description="Degrees above forward that count as off road.")
+    hysteresis_deg: float = Field(
+        3.0, ge=0, title="Attention hysteresis",
+        description="Degrees inside the limit the direction must come back before the driver counts as "
+        "on the road again (no flicker at the boundary).")
+    long_glance_s: float = Field(
+        3.0, gt=0, title="Long distraction",
+        description="Seconds of one glance away that raise `long_distraction` (Euro NCAP DSM: 3 s; "
+        "stricter than EU ADDW Reg. (EU) 2023/2590, which allows up to 3.5 s above 50 km/h). Used when "
+        "the speed is unknown or above `urban_max_kmh`.")
+    long_glance_urban_s: float = Field(
+        6.0, gt=0, title="Long distraction (urban)",
+        description="Seconds of one glance away at known speeds from `min_speed_kmh` up to "
+        "`urban_max_kmh` (EU ADDW Reg. (EU) 2023/2590 allows up to 6 s at 20–50 km/h).")
+    urban_max_kmh: float = Field(
+        50.0, ge=0, title="Urban speed limit",
+        description="km/h below which the urban glance time applies (EU ADDW speed band).")
+    min_speed_kmh: float = Field(
+        20.0, ge=0, title="Distraction min speed",
+        description="km/h below which distraction alerts are suppressed when the speed is known (EU ADDW "
+        "is active from 20 km/h; parking and queues need glances away). Drowsiness is never suppressed.")
+    vats_total_s: float = Field(
+        10.0, gt=0, title="VATS total",
+        description="Seconds away in total within `vats_window_s` that raise `vats` (Euro NCAP visual "
+        "attention time sharing: 10 s in 30 s).")
+    vats_window_s: float = Field(
+        30.0, gt=0, title="VATS window", description="Seconds of the VATS window (Euro NCAP: 30 s).")
+    vats_reset_s: float = Field(
+        2.0, gt=0, title="VATS reset",
+        description="Seconds continuously on the road that reset the VATS total (Euro NCAP: 2 s).")
+    unresponsive_s: float = Field(
+        6.0, gt=0, title="Unresponsive",
+        description="Seconds with eyes closed or away after which the driver counts as unresponsive "
+        "(Euro NCAP DSM unresponsive driver: 6 s).")
+    return_s: float = Field(
+        3.0, gt=0, title="Return after warning",
+        description="Seconds after a warning within which the driver must look back at the road with open "
+        "eyes, else unresponsive (Euro NCAP DSM: 3 s).")
+    face_missing_s: float = Field(
+        2.0, gt=0, title="Face missing after",
+        description="Seconds without a face before `face_missing` (shorter dropouts are tracking noise).")
+    dark_brightness: float = Field(
+        20.0, ge=0, title="Camera blocked brightness",
+        description="Mean frame luma (0..255) below which the camera counts as dark or blocked (a hand "
+        "or cloth over the lens; IR-lit cabins stay well above).")
+    blocked_s: float = Field(
+        2.0, gt=0, title="Camera blocked after",
+        description="Seconds of a dark frame before `camera_blocked`.")
+
+
+class DrowsinessConfig(Section):
+    """Alert / drowsy / very drowsy (≈ KSS <= 6, 7, >= 8) from eyes, yawns and nods, with hysteresis."""
+
+    window_s: float = Field(
+        300.0, gt=0, title="Evidence window",
+        description="Seconds over which long blinks, microsleeps, yawns and nods are counted (5 min: "
+        "drowsiness builds over minutes, not seconds).")
+    perclos_drowsy: float = Field(
+        0.15, gt=0, le=1, title="PERCLOS drowsy",
+        description="PERCLOS (P80, 1 min) from which the driver is drowsy (Wierwille 1994: 0.15 ≈ "
+        "drowsy, KSS 7).")
+    perclos_very: float = Field(
+        0.30, gt=0, le=1, title="PERCLOS very drowsy",
+        description="PERCLOS from which the driver is very drowsy (≈ KSS 8–9).")
+    perclos_release: float = Field(
+        0.8, gt=0, le=1, title="PERCLOS release factor",
+        description="PERCLOS must fall below this factor times a threshold to count as below it "
+        "(hysteresis).")
+    long_blinks_drowsy: int = Field(
+        5, gt=0, title="Long blinks drowsy",
+        description="Long blinks (>= 0.5 s) within the window that make the driver drowsy (Euro NCAP DSM "
+        "uses long eye closures as the drowsiness sign).")
+    microsleeps_drowsy: int = Field(
+        1, gt=0, title="Microsleeps drowsy",
+        description="Microsleeps within the window that make the driver drowsy.")
+    microsleeps_very: int = Field(
+        2, gt=0, title="Microsleeps very drowsy",
+        description="Microsleeps within the window (or one sleep) that make the driver very drowsy.")
+    yawns_drowsy: int = Field(
+        3, gt=0, title="Yawns drowsy",
+        description="Yawns within the window that make the driver drowsy (frequent yawning precedes "
+        "KSS 7).")
+    nods_very: int = Field(
+        2, gt=0, title="Nods very drowsy",
+        description="Nods within the window that make the driver very drowsy (one nod = drowsy).")
+    support_share: float = Field(
+        0.6, gt=0, le=1, title="Borderline share",
+        description="With heart-rate support (stress.drowsy_support), evidence at this share of the "
+        "drowsy thresholds is enough. Heart data only supports; it never raises drowsiness alone.")
+    release_s: float = Field(
+        120.0, ge=0, title="Drowsiness release",
+        description="Seconds the evidence must stay below a level before the level is lowered (recovery "
+        "from drowsiness is slow; no flicker).")
+
+
+class AlertConfig(Section):
+    """Escalation: notice -> warning -> critical by how long a condition lasts, with cooldowns."""
+
+    warning_after_s: float = Field(
+        5.0, ge=0, title="Notice to warning",
+        description="Seconds a notice-level condition (face missing, eyes unobservable, camera blocked, "
+        "drowsy) lasts before it is re-announced as a warning.")
+    critical_after_s: float = Field(
+        3.0, ge=0, title="Warning to critical",
+        description="Seconds a distraction or microsleep warning lasts before it becomes critical "
+        "(Euro NCAP: escalate if the driver does not respond within 3 s).")
+    cooldown_s: float = Field(
+        3.0, ge=0, title="Cooldown",
+        description="Seconds a condition must stay clear before it ends; a recurrence within them continues "
+        "the same announcement instead of starting a new one (no re-announcing every frame).")
+    update_interval_s: float = Field(
+        10.0, gt=0, title="Update interval",
+        description="Seconds between evidence updates of a lasting condition whose severity did not change.")
+
+
 class MonitorConfig(Section):
     """Drowsiness, inattention and escalation rules. Times in seconds, never frames."""
 
-    calibration_s: float = Field(60.0, gt=0, title="Calibration time", description="Seconds of visible face used to learn the driver's baseline.")
+    max_gap_s: float = Field(
+        0.5, gt=0, title="Max frame gap",
+        description="Seconds between frames beyond which the camera counts as stalled: the state is unknown "
+        "for the gap and no duration is stretched across it.")
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig, title="Calibration")
+    eyes: EyesConfig = Field(default_factory=EyesConfig, title="Eyes")
+    mouth: MouthConfig = Field(default_factory=MouthConfig, title="Mouth")
+    head: HeadConfig = Field(default_factory=HeadConfig, title="Head")
+    attention: AttentionConfig = Field(default_factory=AttentionConfig, title="Attention")
+    drowsiness: DrowsinessConfig = Field(default_factory=DrowsinessConfig, title="Drowsiness")
+    alerts: AlertConfig = Field(default_factory=AlertConfig, title="Alerts")

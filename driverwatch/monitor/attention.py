@@ -1,0 +1,116 @@
+"""Layer 2 (attention): eyes on / off the road against the calibrated forward direction, glances,
+VATS, unresponsiveness, and the camera's own states (face missing, eyes hidden, dark / blocked).
+
+Every timer is a timestamp of when a state began, so durations come from sample times and a
+camera stall (`reset`) never stretches them."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from driverwatch.config.monitor import AttentionConfig
+from driverwatch.monitor.signals import Signals
+
+ON, OFF, UNKNOWN = "on_road", "off_road", "unknown"
+
+
+def _hold(t0: float | None, t: float, cond: bool) -> float | None:
+    """Start time of a state that holds now (kept while it lasts), None when it does not."""
+    if not cond:
+        return None
+    return t if t0 is None else t0
+
+
+class AttentionTracker:
+    def __init__(self, cfg: AttentionConfig):
+        self.cfg = cfg
+        self.state = UNKNOWN
+        self.away_since: float | None = None  # current glance off the road
+        self.on_since: float | None = None  # continuously on the road
+        self.inattentive_since: float | None = None  # eyes closed or away
+        self.warned_at: float | None = None  # last warning the driver must respond to
+        self.no_face_since: float | None = None
+        self.dark_since: float | None = None
+        self.hidden_eyes_since: float | None = None
+        self._glances: deque[tuple[float, float]] = deque()  # finished glances since the VATS reset
+        self.last_glance_s = 0.0
+
+    def reset(self) -> None:
+        self.state = UNKNOWN
+        self.away_since = self.on_since = self.inattentive_since = None
+        self.no_face_since = self.dark_since = self.hidden_eyes_since = None
+        self._glances.clear()
+
+    def _direction(self, s: Signals, eyes_closed: bool) -> tuple[float | None, float | None]:
+        # Under closed lids the iris gaze is meaningless: the head alone says where the face points.
+        return (s.yaw, s.pitch) if eyes_closed else (s.dir_yaw, s.dir_pitch)
+
+    def _classify(self, s: Signals, eyes_closed: bool) -> str:
+        y, p = self._direction(s, eyes_closed)
+        if not s.face or y is None or p is None:
+            return UNKNOWN
+        c = self.cfg
+        m = c.hysteresis_deg if self.state == OFF else 0.0
+        off = abs(y) > c.yaw_deg - m or p < -(c.pitch_down_deg - m) or p > c.pitch_up_deg - m
+        return OFF if off else ON
+
+    def glance_limit(self, kmh: float | None) -> float:
+        c = self.cfg
+        if kmh is not None and kmh < c.urban_max_kmh:
+            return c.long_glance_urban_s
+        return c.long_glance_s
+
+    def vats_total(self, t: float) -> float:
+        lo = t - self.cfg.vats_window_s
+        total = sum(max(0.0, b - max(a, lo)) for a, b in self._glances)
+        if self.away_since is not None:
+            total += t - max(self.away_since, lo)
+        return total
+
+    def update(self, s: Signals, eyes_closed: bool, suppress_away: bool) -> None:
+        t, c = s.t, self.cfg
+        new = self._classify(s, eyes_closed)
+        if new == OFF and self.away_since is None:
+            self.away_since = t
+        elif new != OFF and self.away_since is not None:
+            self.last_glance_s = t - self.away_since
+            self._glances.append((self.away_since, t))
+            self.away_since = None
+        if new == ON:
+            if self.on_since is None:
+                self.on_since = t
+            if t - self.on_since >= c.vats_reset_s - 1e-6:
+                self._glances.clear()
+        else:
+            self.on_since = None
+        while self._glances and self._glances[0][1] < t - c.vats_window_s:
+            self._glances.popleft()
+        self.state = new
+
+        inattentive = eyes_closed or (new == OFF and not suppress_away)
+        if inattentive:
+            if self.inattentive_since is None:
+                self.inattentive_since = t
+        else:
+            self.inattentive_since = None
+            if new == ON:
+                self.warned_at = None  # back on the road with open eyes: the warning was answered
+
+        self.no_face_since = _hold(self.no_face_since, t, not s.face)
+        dark = s.brightness is not None and s.brightness < c.dark_brightness
+        self.dark_since = _hold(self.dark_since, t, dark)
+        self.hidden_eyes_since = _hold(self.hidden_eyes_since, t, s.face and not s.eyes_observable)
+
+    def warn(self, t: float) -> None:
+        if self.warned_at is None:
+            self.warned_at = t
+
+    def unresponsive(self, t: float) -> float | None:
+        """When the driver became unresponsive, or None."""
+        c = self.cfg
+        if self.inattentive_since is not None and t - self.inattentive_since >= c.unresponsive_s - 1e-6:
+            return self.inattentive_since
+        if (self.warned_at is not None and self.inattentive_since is not None
+                and t - self.warned_at >= c.return_s - 1e-6):
+            return self.warned_at
+        return None

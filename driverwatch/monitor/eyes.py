@@ -1,0 +1,156 @@
+"""Layer 2 (eyes): closure episodes (blink, long blink, microsleep, sleep), PERCLOS, blink rate.
+
+A small state machine on the relative closure, timed by sample timestamps:
+  OPEN -> CLOSED   the lids pass `blink_closure`; the onset is dated back to the start of the fall
+  CLOSED -> OPEN   the lids reopen past `open_closure`: one closure episode, classified by duration
+  OPEN -> DOWN     the gaze goes down (head + eye pitch): lowered lids there are not closed lids
+  CLOSED -> DOWN   within a blink's time: the blink ended in a downward glance
+  DOWN -> CLOSED   coming back up under closed lids (a gaze-evoked blink, from the last down sample),
+                   or lids at the closed level for longer than any instrument glance
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from driverwatch.config.monitor import EyesConfig
+from driverwatch.monitor.signals import Signals
+from driverwatch.monitor.windows import EventTimes, RollingShare
+
+UNKNOWN, OPEN, CLOSED, DOWN = "unknown", "open", "closed", "down"
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """One finished eye closure."""
+
+    kind: str  # blink | long_blink | microsleep | sleep
+    t_start: float
+    t_end: float
+
+    @property
+    def duration(self) -> float:
+        return self.t_end - self.t_start
+
+
+def classify(duration: float, cfg: EyesConfig) -> str:
+    eps = 1e-6  # sample times are sums of float periods
+    if duration + eps < cfg.long_blink_s:
+        return "blink"
+    if duration + eps < cfg.microsleep_s:
+        return "long_blink"
+    return "microsleep" if duration + eps < cfg.sleep_s else "sleep"
+
+
+class EyeTracker:
+    def __init__(self, cfg: EyesConfig):
+        self.cfg = cfg
+        self.state = UNKNOWN
+        self.onset: float | None = None  # start of the current closure
+        self._fall: float | None = None  # first sample of the current lid fall
+        self._fall_forward = False  # ... and the gaze was not down then
+        self._down_closed: float | None = None  # lids at the closed level since, while looking down
+        self._prev_t: float | None = None
+        self._prev_closed = False  # the previous sample had closed lids
+        self.perclos_window = RollingShare(cfg.perclos_window_s, cfg.min_observed_share)
+        self._blinks = EventTimes(cfg.perclos_window_s)
+
+    # --- live state --------------------------------------------------------------------------
+    def closed_for(self, t: float) -> float:
+        """Seconds the eyes have been closed (0 when not closed)."""
+        return t - self.onset if self.state == CLOSED and self.onset is not None else 0.0
+
+    def perclos(self) -> float | None:
+        return self.perclos_window.share()
+
+    def blink_rate(self, t: float) -> float | None:
+        """Blinks per minute of observed time over the PERCLOS window, None when too little was seen."""
+        if self.perclos_window.share() is None:
+            return None
+        return self._blinks.count(t) * 60.0 / self.perclos_window.observed_s
+
+    def reset(self) -> None:
+        """Camera stall or lost eyes: forget the episode in progress (no duration across the gap)."""
+        self.state = UNKNOWN
+        self.onset = self._fall = self._down_closed = self._prev_t = None
+        self._prev_closed = False
+
+    # --- update --------------------------------------------------------------------------------
+    def update(self, s: Signals) -> list[Closure]:
+        t = s.t
+        out: list[Closure] = []
+        if self._prev_t is not None:  # the interval since the last sample has that sample's state
+            if self.state in (OPEN, CLOSED, DOWN):
+                self.perclos_window.add(self._prev_t, t, self.state == CLOSED)
+            else:
+                self.perclos_window.advance(t)
+        c = s.closure if s.eyes_observable else None
+        if c is None:
+            if self.state == CLOSED and self.onset is not None and t - self.onset >= self.cfg.microsleep_s:
+                out.append(self._end(t))  # a live microsleep / sleep ends where the eyes are lost
+            self.reset()
+            self._prev_t = t
+            return out
+
+        cfg = self.cfg
+        closed = c >= cfg.blink_closure
+        dp = s.dir_pitch
+        limit = cfg.down_exit_deg if self.state == DOWN else cfg.down_deg
+        down = dp is not None and dp < -limit
+        if c < cfg.onset_closure:
+            self._fall = None
+        elif self._fall is None:
+            self._fall = t
+            self._fall_forward = not down
+
+        if self.state in (UNKNOWN, OPEN):
+            # A fall that began with the gaze forward is a closure even when the gaze estimate then
+            # sags (the iris is being covered); one that began looking down is lowered lids.
+            if closed and self._fall is not None and self._fall_forward:
+                self._close(self._fall)
+            elif down:
+                self._enter_down(t, closed)
+            elif closed:
+                self._close(t)
+            else:
+                self.state = OPEN
+        elif self.state == CLOSED:
+            if c < cfg.open_closure:
+                out.append(self._end(t))
+                self.state = OPEN
+            elif down and t - self.onset < cfg.long_blink_s:
+                out.append(self._end(t))
+                self._enter_down(t, closed)
+        elif self.state == DOWN:
+            if not down:
+                if c >= cfg.open_closure:
+                    self._close(self._prev_t if self._prev_closed and self._prev_t is not None else t)
+                else:
+                    self.state = OPEN
+            elif closed:
+                if self._down_closed is None:
+                    self._down_closed = t
+                elif t - self._down_closed >= cfg.down_closed_max_s - 1e-6:
+                    self._close(self._down_closed)
+            else:
+                self._down_closed = None
+        self._prev_t = t
+        self._prev_closed = closed
+        return out
+
+    def _enter_down(self, t: float, closed: bool) -> None:
+        self.state = DOWN
+        self.onset = None
+        self._down_closed = t if closed else None
+
+    def _close(self, onset: float) -> None:
+        self.state = CLOSED
+        self.onset = onset
+        self._down_closed = None
+
+    def _end(self, t: float) -> Closure:
+        ep = Closure(classify(t - self.onset, self.cfg), self.onset, t)
+        self.onset = None
+        if ep.kind in ("blink", "long_blink"):
+            self._blinks.add(t)
+        return ep

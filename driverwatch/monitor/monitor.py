@@ -1,0 +1,258 @@
+"""The driver-state monitor: samples in, states and events out. Deterministic: no wall clock, no
+I/O; every time comes from the samples.
+
+Pipeline per face sample (each layer is its own module, testable alone):
+  signals (sanitise, relative to the calibration) -> eyes / mouth / head / attention trackers
+  (time-stamped state machines and rolling windows) -> drowsiness level (hysteresis)
+  -> alerts (ladder, cooldown, snooze, speed gating) -> Events.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from driverwatch.config.monitor import MonitorConfig
+from driverwatch.monitor.attention import OFF, ON, AttentionTracker
+from driverwatch.monitor.calibration import Calibration
+from driverwatch.monitor.drowsiness import DrowsinessEstimator
+from driverwatch.monitor.escalation import Alert
+from driverwatch.monitor.events import SEVERITY_RANK, Condition, Event, EventIds
+from driverwatch.monitor.eyes import CLOSED, DOWN, EyeTracker
+from driverwatch.monitor.head import NodDetector
+from driverwatch.monitor.mouth import YawnDetector
+from driverwatch.monitor.signals import derive, learn, sanitize
+from driverwatch.samples import FaceFeatures, HeartFeatures, SpeedSample
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_SCHEMA = 1
+SPEED_STALE_S = 5.0  # a speed older than this (monitor time) counts as unknown
+DISTRACTION = ("long_distraction", "vats")
+RESPOND_TO = ("long_distraction", "vats", "microsleep", "sleep")  # warnings the driver must answer
+
+
+def _r(v: float | None, n: int = 3) -> float | None:
+    return None if v is None else round(v, n)
+
+
+class Monitor:
+    def __init__(self, cfg: MonitorConfig | None = None, drive_id: str = "drive", heart_cfg=None):
+        self.cfg = cfg = cfg or MonitorConfig()
+        self.ids = EventIds(drive_id)
+        self.calib = Calibration(cfg.calibration)
+        self.eyes = EyeTracker(cfg.eyes)
+        self.yawns = YawnDetector(cfg.mouth)
+        self.nods = NodDetector(cfg.head)
+        self.attention = AttentionTracker(cfg.attention)
+        self.drowsiness = DrowsinessEstimator(cfg.drowsiness)
+        self._instants = {k: Condition(self.ids, k) for k in ("blink", "long_blink", "yawn", "nod")}
+        a = cfg.alerts
+        warn, crit = ((a.warning_after_s, "warning"),), ((a.critical_after_s, "critical"),)
+
+        def alert(kind, ladder=(), cooldown=a.cooldown_s):
+            return Alert(self.ids, kind, ladder, cooldown, a.update_interval_s)
+
+        self.alerts: dict[str, Alert] = {
+            "microsleep": alert("microsleep", cooldown=0.0),
+            "sleep": alert("sleep", cooldown=0.0),
+            "drowsy": alert("drowsy", cooldown=0.0),
+            "long_distraction": alert("long_distraction", crit),
+            "vats": alert("vats", crit),
+            "unresponsive": alert("unresponsive"),
+            "face_missing": alert("face_missing", warn),
+            "eyes_unobservable": alert("eyes_unobservable", warn),
+            "camera_blocked": alert("camera_blocked", warn),
+            "camera_unavailable": alert("camera_unavailable", cooldown=0.0),
+            "sensor_lost": alert("sensor_lost", cooldown=0.0),
+        }
+        self._heart_cfg = heart_cfg
+        self._stress = None
+        self._stress_missing = False
+        self.speed: SpeedSample | None = None
+        self.snooze_until: float | None = None
+        self.last_t: float | None = None
+        self.face: bool | None = None
+        self.counts = {"frames": 0, "out_of_order": 0, "gaps": 0, "nan_frames": 0}
+        self._brightness: float | None = None
+        self._signals = None
+
+    # --- inputs ------------------------------------------------------------------------------------
+    def update_speed(self, s: SpeedSample) -> None:
+        self.speed = s
+
+    def snooze(self, t: float, seconds: float) -> None:
+        """Mute notice-level announcements until t + seconds (warning and critical still sound)."""
+        self.snooze_until = t + max(seconds, 0.0)
+
+    def recalibrate(self, t: float) -> None:
+        """Forget the driver's baseline (a new driver): learn again from the next samples."""
+        log.info("recalibrating at t=%.3f", t)
+        self.calib.reset()
+
+    def kmh(self, t: float) -> float | None:
+        s = self.speed
+        return None if s is None or abs(t - s.t) > SPEED_STALE_S else s.kmh
+
+    def _snoozed(self, t: float) -> bool:
+        return self.snooze_until is not None and t < self.snooze_until
+
+    def update_face(self, ff: FaceFeatures) -> list[Event]:
+        ff, bad = sanitize(ff)
+        t = ff.t
+        if self.last_t is not None and not t > self.last_t:
+            self.counts["out_of_order"] += 1
+            return []
+        self.counts["frames"] += 1
+        self.counts["nan_frames"] += bad
+        dt = 0.0
+        if self.last_t is not None:
+            dt = t - self.last_t
+            if dt > self.cfg.max_gap_s:  # camera stall: unknown for the gap, no duration across it
+                self.counts["gaps"] += 1
+                dt = 0.0
+                for tracker in (self.eyes, self.yawns, self.nods, self.attention):
+                    tracker.reset()
+        self.last_t = t
+        self.face = ff.face
+        self._brightness = ff.brightness
+        cfg = self.cfg
+        s = self._signals = derive(ff, self.calib, cfg)
+        learn(self.calib, ff, s, dt, cfg)
+
+        out: list[Event] = []
+        for ep in self.eyes.update(s):
+            self.drowsiness.add(ep.kind, ep.t_end)
+            if ep.kind in self._instants:
+                ev = {"duration_s": round(ep.duration, 3)}
+                out += self._instant(ep.kind, ep.t_start, ep.t_end, "info", ev)
+        closed = self.eyes.state == CLOSED
+        y = self.yawns.update(s)
+        if y:
+            self.drowsiness.add("yawn", y.t_end)
+            out += self._instant("yawn", y.t_start, y.t_end, "info",
+                                 {"duration_s": round(y.t_end - y.t_start, 3), "peak_mar": round(y.peak_mar, 3)})
+        shut = closed or not s.eyes_observable or (self.eyes.state == DOWN and (s.closure or 0) >= cfg.eyes.blink_closure)
+        n = self.nods.update(s, shut)
+        if n:
+            self.drowsiness.add("nod", n.t_end)
+            out += self._instant("nod", n.t_start, n.t_end, "notice",
+                                 {"duration_s": round(n.t_end - n.t_start, 3), "depth_deg": round(n.depth_deg, 1)})
+        kmh = self.kmh(t)
+        suppress = kmh is not None and kmh < cfg.attention.min_speed_kmh
+        self.attention.update(s, closed, suppress)
+        support = self._stress.drowsy_support if self._stress is not None else None
+        self.drowsiness.update(t, self.eyes.perclos(), support)
+        out += self._rules(t, kmh, suppress)
+        return out
+
+    def _instant(self, kind: str, t0: float, t1: float, sev, evidence: dict) -> list[Event]:
+        if sev == "notice" and self._snoozed(t1):
+            return []
+        return [self._instants[kind].instant(t0, t1, sev, evidence)]
+
+    def _rules(self, t: float, kmh: float | None, suppress: bool) -> list[Event]:
+        cfg, at, eyes = self.cfg, self.attention, self.eyes
+        snoozed = self._snoozed(t)
+        out: list[Event] = []
+
+        def upd(kind: str, active: bool, base="notice", evidence=None, t_start=None) -> None:
+            evs = self.alerts[kind].update(t, active, base, evidence, t_start, snoozed)
+            if kind in RESPOND_TO and any(SEVERITY_RANK[e.severity] >= 2 and e.type != "end" for e in evs):
+                at.warn(t)
+            out.extend(evs)
+
+        closed_s = eyes.closed_for(t)
+        ec = cfg.eyes
+        ev = {"closed_s": round(closed_s, 3)}
+        upd("microsleep", ec.microsleep_s - 1e-6 <= closed_s < ec.sleep_s - 1e-6, "warning", ev, eyes.onset)
+        upd("sleep", closed_s >= ec.sleep_s - 1e-6, "critical", ev, eyes.onset)
+
+        lvl = self.drowsiness.level
+        upd("drowsy", lvl > 0, "warning" if lvl > 1 else "notice",
+            dict(self.drowsiness.evidence, level=self.drowsiness.name))
+
+        limit = at.glance_limit(kmh)
+        away = 0.0 if at.away_since is None else t - at.away_since
+        upd("long_distraction", not suppress and away >= limit - 1e-6, "warning",
+            {"glance_s": round(away, 3), "limit_s": limit, "speed_kmh": kmh}, at.away_since)
+        vats = at.vats_total(t)
+        upd("vats", not suppress and vats >= cfg.attention.vats_total_s - 1e-6, "warning",
+            {"away_s": round(vats, 3), "window_s": cfg.attention.vats_window_s})
+        t_unresp = at.unresponsive(t)
+        upd("unresponsive", t_unresp is not None, "critical",
+            {"inattentive_s": round(t - (at.inattentive_since or t), 3), "eyes_closed_s": round(closed_s, 3)},
+            t_unresp)
+
+        ac = cfg.attention
+        blocked = at.dark_since is not None and t - at.dark_since >= ac.blocked_s - 1e-6
+        upd("camera_blocked", blocked, "notice", {"brightness": _r(self._brightness, 1)}, at.dark_since)
+        missing = not blocked and at.no_face_since is not None and t - at.no_face_since >= ac.face_missing_s - 1e-6
+        upd("face_missing", missing, "notice", {}, at.no_face_since)
+        hidden = at.hidden_eyes_since is not None and t - at.hidden_eyes_since >= ec.unobservable_s - 1e-6
+        upd("eyes_unobservable", hidden, "notice", {}, at.hidden_eyes_since)
+        return out
+
+    def update_heart(self, hf: HeartFeatures) -> list[Event]:
+        """Heart features -> stress events; drowsy_support feeds the drowsiness level (support only)."""
+        if self._stress is None and not self._stress_missing:
+            try:
+                from driverwatch.monitor.stress import StressMonitor
+            except ImportError:  # the physio side is optional
+                self._stress_missing = True
+                log.warning("driverwatch.monitor.stress not available: heart data ignored")
+                return []
+            self._stress = StressMonitor(self._heart_cfg, self.ids)
+        if self._stress is None:
+            return []
+        return self._stress.update(hf)
+
+    def update_health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
+        """A source's availability: the camera -> camera_unavailable, anything else -> sensor_lost."""
+        kind = "camera_unavailable" if source == "camera" else "sensor_lost"
+        sev = "warning" if kind == "camera_unavailable" else "notice"
+        ev = {"source": source, "detail": detail}
+        if not ok and source == "camera":  # nothing is known about the driver while it is away
+            for tracker in (self.eyes, self.yawns, self.nods, self.attention):
+                tracker.reset()
+        return self.alerts[kind].update(t, not ok, sev, ev, snoozed=self._snoozed(t))
+
+    def finish(self, t: float) -> list[Event]:
+        """End every open condition (end of a replay or shutdown)."""
+        out: list[Event] = []
+        for a in self.alerts.values():
+            out += a.close(t)
+        return out
+
+    # --- state -------------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Compact state; unknown is null / "unknown", never guessed as fine."""
+        t = self.last_t
+        s = self._signals
+        camera_down = self.alerts["camera_unavailable"].open
+        fresh = s is not None and not camera_down
+        eyes_obs = s.eyes_observable if fresh and s.face else (False if fresh else None)
+        eyes_state = self.eyes.state if fresh else "unknown"
+        att = self.attention.state if fresh else "unknown"
+        stress = self._stress.snapshot() if self._stress is not None else None
+        active = [{"kind": a.kind, "severity": a.severity, "id": a.cond.id, "t_start": round(a.t_start, 3)}
+                  for a in self.alerts.values() if a.open and a.clear_since is None]
+        kmh = self.kmh(t) if t is not None else None
+        return {
+            "schema": SNAPSHOT_SCHEMA,
+            "t": _r(t, 4),
+            "calibration": {"status": self.calib.status(), "progress": round(self.calib.progress, 3)},
+            "face_present": None if not fresh else bool(s.face),
+            "eyes_observable": eyes_obs,
+            "eyes": "looking_down" if eyes_state == DOWN else eyes_state,
+            "attention": att if att in (ON, OFF) else "unknown",
+            "drowsiness": self.drowsiness.name if fresh or self.drowsiness.level else "unknown",
+            "perclos": _r(self.eyes.perclos()),
+            "blink_rate_per_min": _r(self.eyes.blink_rate(t), 1) if t is not None else None,
+            "stress": stress["level"] if stress else None,
+            "speed_kmh": kmh,
+            "snoozed": t is not None and self._snoozed(t),
+            "active": active,
+            "degraded": (not fresh or att not in (ON, OFF) or eyes_obs is not True
+                         or self.alerts["sensor_lost"].open),
+            "counts": dict(self.counts),
+        }
