@@ -172,7 +172,7 @@ class HeartPipeline:
         hf.n_beats = int(np.count_nonzero(w & (seq > 0)))
         if w.any():
             hf.quality = float(np.count_nonzero(w & ok) / np.count_nonzero(w))
-            start = max(t - cfg.hrv_window_s, self._t_first or t)
+            start = max(t - cfg.hrv_window_s, t if self._t_first is None else self._t_first)
             hf.window_s = t - start
         good = w & ok & (seq > 0)
         if np.count_nonzero(good) >= _MIN_RR_FOR_HRV:

@@ -49,11 +49,15 @@ def open_port(port: str, baud: int):
 
 
 class HeartSensor:
-    def __init__(self, cfg: HeartConfig, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, cfg: HeartConfig, clock: Callable[[], float] = time.monotonic,
+                 on_samples: Callable[[list], None] | None = None):
+        """`on_samples`, if given, is called on the reader thread with each line's parsed samples
+        (kind, t, value), e.g. to record them."""
         if not cfg.port:
             raise DeviceError("no heart sensor port configured (heart.port)")
         self.cfg = cfg
         self.clock = clock
+        self.on_samples = on_samples
         self.queue: queue.Queue[HeartFeatures] = queue.Queue(maxsize=cfg.queue_size)
         self.state = "connecting"
         self.stats: Counter[str] = Counter()
@@ -67,6 +71,7 @@ class HeartSensor:
         self._buf = b""
         self._skip_partial = False
         self._lock = threading.Lock()
+        self._last_error = ""
 
     # -- consumer side -----------------------------------------------------------------------------
     def start(self) -> HeartSensor:
@@ -103,6 +108,17 @@ class HeartSensor:
                 out.append(self.queue.get_nowait())
             except queue.Empty:
                 return out
+
+    poll = drain
+
+    @property
+    def connected(self) -> bool:
+        """True while valid data arrives (state "ok")."""
+        return self.state == "ok"
+
+    @property
+    def last_error(self) -> str:
+        return self._last_error
 
     def counters(self) -> dict:
         with self._lock:
@@ -148,6 +164,7 @@ class HeartSensor:
                     self._connected()
                     backoff = _BACKOFF_MIN
                 except DeviceError as err:
+                    self._last_error = str(err)
                     if self.stats["open_failures"] in (0, 10) or self.stats["open_failures"] % 100 == 0:
                         log.warning("%s; retrying", err)
                     self.stats["open_failures"] += 1
@@ -158,7 +175,8 @@ class HeartSensor:
             try:
                 data = self._ser.read(max(1, self._ser.in_waiting))
             except (serial.SerialException, OSError, TypeError) as err:
-                log.warning("heart sensor: port %s lost (%s)", self.cfg.port, err)
+                self._last_error = f"heart sensor port {self.cfg.port} lost: {err}"
+                log.warning("%s", self._last_error)
                 self.stats["disconnects"] += 1
                 self._close()
                 self._check_lost(self.clock())
@@ -189,8 +207,11 @@ class HeartSensor:
                     continue
                 samples = self.parser.parse(line.rstrip(b"\r"), now)
                 if samples:
+                    if self.on_samples:
+                        self.on_samples(samples)
                     self._last_valid = now
                     if self.state != "ok":
+                        self._last_error = ""
                         if self.state == "lost":
                             log.warning("heart sensor: data is back")
                         self.state = "ok"
@@ -204,6 +225,7 @@ class HeartSensor:
         if self.state != "lost":
             self.state = "lost"
             self.stats["lost"] += 1
+            self._last_error = self._last_error or f"no valid data from {self.cfg.port}"
             log.warning("heart sensor: no valid data for %.1f s: sensor lost", now - since)
             self._last_lost_emit = -float("inf")
         if now - self._last_lost_emit >= self.cfg.update_s:
