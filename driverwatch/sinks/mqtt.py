@@ -34,7 +34,6 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.errors import ConfigError
@@ -286,29 +285,27 @@ class MqttSink:
                 "rejected_commands": self.rejected_commands, "last_error": self.last_error}
 
     def stop(self, clean: bool = True) -> None:
-        """clean: publish 'stopped', flush the backlog for up to ~1 s, disconnect. Otherwise
-        disconnect so that the broker publishes the last will ('offline')."""
+        """clean: flush the backlog for up to ~1 s, publish 'stopped', disconnect. Otherwise (a
+        fatal error) publish 'offline' and disconnect; what is not sent stays in the outbox."""
         if self._thread is None:
             self.outbox.close()
             return
         client = self._client
         deadline = time.monotonic() + FLUSH_S
         self._stopping = True
-        if clean and self._connected:
-            while time.monotonic() < deadline and self._connected and self.outbox.depth():
+        if self._connected:
+            while clean and time.monotonic() < deadline and self._connected and self.outbox.depth():
                 self._wake.set()
                 time.sleep(0.02)
-            info = client.publish(self.t_available, "stopped", qos=1, retain=True)
+            # 'offline' is what the will would say; sent explicitly since a DISCONNECT discards the will
+            info = client.publish(self.t_available, "stopped" if clean else "offline", qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(max(0.05, deadline - time.monotonic()))
         self._stop_evt.set()
         self._wake.set()
         self._thread.join(timeout=2)
         if self._connected:
-            if clean or self.cfg.protocol != "5":
-                client.disconnect()
-            else:  # MQTT 5: ask the broker to publish the will
-                client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=4))
+            client.disconnect()
         stopper = threading.Thread(target=client.loop_stop, daemon=True)
         stopper.start()
         stopper.join(timeout=2)  # paho may sit in a connect() to an unreachable host: do not wait for it
@@ -480,7 +477,7 @@ class MqttSink:
         except (CommandError, queue.Full) as err:
             reason = str(err) if isinstance(err, CommandError) else "command queue full"
             self.rejected_commands += 1
-            self._warn("command", logging.WARNING, "MQTT: rejected command on %s (%r): %s", msg.topic,
+            self._warn("command:" + reason.split(":")[0], logging.WARNING, "MQTT: rejected command on %s (%r): %s", msg.topic,
                        payload[:80], reason)
             result = {"schema": TELEMETRY_SCHEMA, "command": name[:MAX_STR], "ok": False, "error": reason}
         else:

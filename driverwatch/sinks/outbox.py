@@ -86,6 +86,7 @@ class Outbox:
         self.dropped = 0  # messages lost to the caps, a full disk or age
         self._warn = RateLimitedLog(log)
         self._lock = threading.Lock()
+        self._closed: int | None = None  # depth at close()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
@@ -186,6 +187,8 @@ class Outbox:
 
     def depth(self) -> int:
         with self._lock:
+            if self._closed is not None:
+                return self._closed
             return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
 
     @property
@@ -193,8 +196,13 @@ class Outbox:
         return self._bytes
 
     def close(self) -> None:
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.close()
+        with self._lock:
+            if self._closed is not None:
+                return
+            self._closed = 0
+            with contextlib.suppress(sqlite3.Error):
+                self._closed = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+                self._db.close()
 
     # -- internals ---------------------------------------------------------------------------------
     def _rollback(self) -> None:
