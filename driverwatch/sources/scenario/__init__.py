@@ -15,11 +15,14 @@ from pathlib import Path
 
 
 def __getattr__(name: str):
-    from driverwatch.sources.scenario import clip, script
+    import importlib
 
-    for mod in (clip, script):
-        if hasattr(mod, name):
-            return getattr(mod, name)
+    if name in ("clip", "script", "render", "face"):
+        return importlib.import_module(f"{__name__}.{name}")
+    for mod in ("clip", "script"):
+        m = importlib.import_module(f"{__name__}.{mod}")
+        if hasattr(m, name):
+            return getattr(m, name)
     raise AttributeError(name)
 
 

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Score the whole pipeline against rendered scenarios.
+
+For each scenario (and each fps / look variant) this renders the clip (cached), runs
+`driverwatch replay VIDEO --frames-out F --events-out E` in a subprocess, and compares with the
+ground truth: per event kind recall / precision and onset / end error, per-frame errors of yaw,
+pitch and EAR-based closure against the commanded values, and every scenario's must / must-not
+verdict. Writes a Markdown report; exits 1 when any scenario's verdict fails (for CI: `--subset ci`).
+
+  scripts/evaluate.py [--subset ci|all] [NAMES...] [--fps 30 15 10] [--look color ir] [-o report.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from driverwatch.sinks.report import event_spans, read_jsonl  # noqa: E402
+from driverwatch.sources.scenario.clip import monitor_calibration_s, read_truth, render_cached  # noqa: E402
+from driverwatch.sources.scenario.script import scenario_names  # noqa: E402
+
+SUBSETS = {"ci": ["normal", "microsleep", "footwell_glance"]}
+ONSET_TOL_S = 1.0  # a detection matches an expectation when it overlaps it +- this
+SCORED = ("microsleep", "sleep", "long_blink", "long_distraction", "vats", "unresponsive", "yawn", "nod",
+          "face_missing", "eyes_unobservable")
+
+
+def match(truth: dict, spans: list[dict]) -> dict:
+    """Verdict of one clip: matched expectations, misses, forbidden detections, errors."""
+    must, must_not, allow = truth["must"], set(truth["must_not"]), set(truth.get("allow", []))
+    used: set[str] = set()
+    hits, misses = [], []
+    for m in must:
+        cands = [s for s in spans if s["kind"] == m["kind"] and s["id"] not in used
+                 and s["t_start"] <= m["t_end"] + ONSET_TOL_S
+                 and (s["t_end"] if s["t_end"] is not None else 1e9) >= m["t_start"] - ONSET_TOL_S]
+        if not cands:
+            misses.append(m)
+            continue
+        s = min(cands, key=lambda s: abs(s["t_start"] - m["t_start"]))
+        used.add(s["id"])
+        hits.append({"kind": m["kind"], "onset_ms": 1000 * (s["t_start"] - m["t_start"]),
+                     "end_ms": None if s["t_end"] is None else 1000 * (s["t_end"] - m["t_end"])})
+    expected_kinds = {m["kind"] for m in must}
+    false = [s for s in spans if s["id"] not in used and (
+        s["kind"] in must_not or ("*" in must_not and s["kind"] not in allow) or s["kind"] in expected_kinds)]
+    forbidden = [s for s in false if s["kind"] in must_not or ("*" in must_not and s["kind"] not in allow)]
+    return {"hits": hits, "misses": misses, "false": false, "forbidden": forbidden,
+            "ok": not misses and not forbidden}
+
+
+def feature_errors(truth_rows: list[dict], frames: list[dict], t0: float) -> dict:
+    """Per-frame errors against the commanded values (frames matched by time)."""
+    tt = np.array([r["t"] for r in truth_rows])
+    out = {"yaw": [], "pitch": [], "closure": [], "closed_hit": [], "closed_n": 0}
+    ears = [f for f in frames if f.get("ear_left") is not None and f["t"] < t0]
+    open_ear = np.percentile([(f["ear_left"] + f["ear_right"]) / 2 for f in ears], 70) if ears else None
+    for f in frames:
+        i = int(np.argmin(np.abs(tt - f["t"])))
+        r = truth_rows[i]
+        if abs(tt[i] - f["t"]) > 0.02 or r["tx"] != 0 or r["shades"] > 0:
+            continue
+        if f.get("yaw") is not None and abs(r["yaw"]) <= 40 and abs(r["pitch"]) <= 25:
+            out["yaw"].append(f["yaw"] - r["yaw"])
+            out["pitch"].append(f["pitch"] - r["pitch"])
+        if open_ear and f.get("ear_left") is not None and abs(r["yaw"]) < 25:
+            ear = (f["ear_left"] + f["ear_right"]) / 2
+            est = float(np.clip((open_ear - ear) / (0.7 * open_ear), 0, 1))  # monitor's closed_level 0.3
+            cmd = (r["closure_left"] + r["closure_right"]) / 2
+            out["closure"].append(est - cmd)
+            if cmd >= 0.8:
+                out["closed_n"] += 1
+                out["closed_hit"].append(est >= 0.5)
+    return out
+
+
+def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: str | None) -> dict:
+    t = time.perf_counter()
+    video, truth_path = render_cached(name, fps=fps, look=look, calibration_s=cal)
+    render_s = time.perf_counter() - t
+    frames, events = work / f"{video.stem}.frames.jsonl", work / f"{video.stem}.events.jsonl"
+    cmd = [sys.executable, "-m", "driverwatch"] + (["--config", config] if config else []) + [
+        "replay", str(video), "--frames-out", str(frames), "--events-out", str(events), "--no-progress",
+        "--summary", "none", "--speed-kmh", "80"]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    replay_s = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"replay failed on {video}: {proc.stderr.strip()[-500:]}")
+    header, truth_rows = read_truth(truth_path)
+    spans = event_spans(read_jsonl(events, "events"))
+    res = match(header, spans)
+    res.update(name=name, fps=fps, look=look, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
+               features=feature_errors(truth_rows, read_jsonl(frames, "frames"), header["t0"]))
+    return res
+
+
+def summarise(results: list[dict]) -> str:
+    lines = ["# Scenario evaluation", ""]
+    lines += ["| scenario | fps | look | verdict | detected (kind@start s) | missed | forbidden |",
+              "|---|---|---|---|---|---|---|"]
+    for r in results:
+        det = ", ".join(f"{s['kind']}@{s['t_start']:.1f}" for s in r["spans"]) or "–"
+        miss = ", ".join(f"{m['kind']}@{m['t_start']:.1f}" for m in r["misses"]) or "–"
+        forb = ", ".join(f"{s['kind']}@{s['t_start']:.1f}" for s in r["forbidden"]) or "–"
+        lines.append(f"| {r['name']} | {r['fps']:g} | {r['look']} | {'PASS' if r['ok'] else '**FAIL**'} | "
+                     f"{det} | {miss} | {forb} |")
+    lines += ["", "## Per event kind", "", "| kind | expected | recall | precision | onset error ms (median / max |abs|) "
+              "| end error ms (median) |", "|---|---|---|---|---|---|"]
+    for kind in SCORED:
+        n_exp = sum(1 for r in results for m in r["header"]["must"] if m["kind"] == kind)
+        hits = [h for r in results for h in r["hits"] if h["kind"] == kind]
+        false = [s for r in results for s in r["false"] if s["kind"] == kind]
+        if not n_exp and not false:
+            continue
+        rec = f"{100 * len(hits) / n_exp:.0f} %" if n_exp else "–"
+        prec = f"{100 * len(hits) / (len(hits) + len(false)):.0f} %" if hits or false else "–"
+        on = [h["onset_ms"] for h in hits]
+        ends = [h["end_ms"] for h in hits if h["end_ms"] is not None]
+        ons = f"{statistics.median(on):+.0f} / {max(abs(x) for x in on):.0f}" if on else "–"
+        lines.append(f"| {kind} | {n_exp} | {rec} | {prec} | {ons} | "
+                     f"{f'{statistics.median(ends):+.0f}' if ends else '–'} |")
+    lines += ["", "## Per-frame features vs commanded (|yaw| <= 40, |pitch| <= 25, face in view)", "",
+              "| scenario | fps | look | yaw err ° (mean / p95 abs) | pitch err ° (mean / p95 abs) | closure MAE "
+              "| closed (cmd >= 0.8) detected |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        f = r["features"]
+
+        def stat(v):
+            return f"{np.mean(v):+.1f} / {np.percentile(np.abs(v), 95):.1f}" if v else "–"
+
+        closed = f"{100 * np.mean(f['closed_hit']):.0f} % of {f['closed_n']}" if f["closed_n"] else "–"
+        mae = f"{np.mean(np.abs(f['closure'])):.2f}" if f["closure"] else "–"
+        lines.append(f"| {r['name']} | {r['fps']:g} | {r['look']} | {stat(f['yaw'])} | {stat(f['pitch'])} | "
+                     f"{mae} | {closed} |")
+    lines += ["", "## Timing", "", "| scenario | fps | look | render s (0 = cached) | replay s |", "|---|---|---|---|---|"]
+    lines += [f"| {r['name']} | {r['fps']:g} | {r['look']} | {r['render_s']:.1f} | {r['replay_s']:.1f} |"
+              for r in results]
+    verdicts: dict[str, set] = {}
+    for r in results:
+        verdicts.setdefault(r["name"], set()).add(r["ok"])
+    same = [n for n, v in verdicts.items() if len(v) == 1]
+    lines += ["", f"Identical verdicts across fps / looks: {len(same)} of {len(verdicts)} scenarios."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="scenario names (default: --subset)")
+    ap.add_argument("--subset", choices=["ci", "all"], default="all")
+    ap.add_argument("--fps", type=float, nargs="+", default=[30.0])
+    ap.add_argument("--look", nargs="+", default=["color"], choices=["color", "ir"])
+    ap.add_argument("-c", "--config", help="driverwatch config (monitor rules, calibration time)")
+    ap.add_argument("-o", "--out", default="evaluation.md", help="Markdown report (default: evaluation.md)")
+    args = ap.parse_args(argv)
+    names = args.names or (scenario_names() if args.subset == "all" else SUBSETS[args.subset])
+    cal = monitor_calibration_s(args.config)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            for fps in args.fps:
+                for look in args.look:
+                    r = run_clip(name, fps, look, cal, Path(tmp), args.config)
+                    print(f"{name:18s} {fps:4g} fps {look:5s} {'PASS' if r['ok'] else 'FAIL'}  "
+                          f"render {r['render_s']:.1f} s, replay {r['replay_s']:.1f} s", flush=True)
+                    results.append(r)
+    report = summarise(results)
+    Path(args.out).write_text(report, encoding="utf-8")
+    print(report)
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
