@@ -3,7 +3,7 @@ scripts/bench_vision.py. Runs ONLY in .venv-ref (scripts/reference_setup.sh): Me
 needs numpy<2 and protobuf<5.
 
   .venv-ref/bin/python scripts/reference_facemesh.py INPUT OUT.npz [--refine] [--resize WxH]
-      [--max-frames N] [--threads N]
+      [--max-frames N] [--repeat N]
 
 Writes: landmarks (N, 468|478, 3) float32 in image pixels (z scaled like x; NaN where no face),
 ms (N,) time of FaceMesh.process per frame, width, height.
@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--refine", action="store_true", help="refine_landmarks=True (478 points, iris)")
     ap.add_argument("--resize", help="WxH")
     ap.add_argument("--max-frames", type=int)
+    ap.add_argument("--repeat", type=int, default=1, help="process the input N times (benchmarks)")
     a = ap.parse_args()
     resize = tuple(int(v) for v in a.resize.split("x")) if a.resize else None
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -53,7 +54,7 @@ def main():
     out, ms = [], []
     h = w = 0
     n = 478 if a.refine else 468
-    for img in frames(a.input, resize, a.max_frames):
+    for img in (im for _ in range(a.repeat) for im in frames(a.input, resize, a.max_frames)):
         h, w = img.shape[:2]
         rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         t0 = time.perf_counter()

@@ -97,9 +97,8 @@ class FaceDetector:
         m = np.array([[s, 0, ox], [0, s, oy]], np.float32)
         crop = cv2.warpAffine(image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        crop = to_rgb(crop)
-        x = (crop.astype(np.float32) * (2 / 255.0) - 1.0)[None]
-        out = self.model(x)
+        self.model.set_input(0, to_rgb(crop), 2 / 255.0, -1.0)  # [-1, 1]
+        out = self.model.invoke()
         raw = out["regressors"][0]
         logits = np.clip(out["classificators"][0, :, 0], -80, 80)
         scores = 1 / (1 + np.exp(-logits))
@@ -120,6 +119,4 @@ class FaceDetector:
 
 def to_rgb(img: np.ndarray) -> np.ndarray:
     """A BGR or gray uint8 crop as RGB (the models' channel order)."""
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    return img[..., ::-1]
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB if img.ndim == 2 else cv2.COLOR_BGR2RGB)

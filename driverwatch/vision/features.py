@@ -186,7 +186,7 @@ def eye_visibility(eye, rotation: np.ndarray, side: int, skin: float | None) -> 
     geom = _ramp(cos_t, math.cos(math.radians(VIS_NONE_DEG)), math.cos(math.radians(VIS_FULL_DEG)))
     if skin is None or skin < MIN_SKIN_LUMA:
         return 0.0
-    patch = eye.crop[_EYE_PATCH] @ np.array([0.299, 0.587, 0.114], np.float32) * 255.0
+    patch = eye.crop[_EYE_PATCH] @ np.array([0.299, 0.587, 0.114], np.float32)
     dark = _ramp(float(patch.mean()) / skin, DARK_NONE, DARK_FULL)
     texture = _ramp(float(patch.std()) / skin, TEXTURE_NONE, TEXTURE_FULL)
     return geom * max(dark, texture)

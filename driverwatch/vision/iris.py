@@ -29,7 +29,7 @@ EYES = ((33, 133, False), (362, 263, True))
 class Eye:
     contour: np.ndarray  # (71, 2) image pixels
     iris: np.ndarray  # (5, 2) image pixels, centre first
-    crop: np.ndarray  # (64, 64, 3) float32 RGB in [0, 1] as fed to the model (mirrored for the left)
+    crop: np.ndarray  # (64, 64, 3) uint8 RGB as fed to the model (mirrored for the driver's left eye)
 
 
 def eye_roi(landmarks: np.ndarray, a: int, b: int) -> Roi:
@@ -41,20 +41,19 @@ def eye_roi(landmarks: np.ndarray, a: int, b: int) -> Roi:
 class IrisLandmarker:
     def __init__(self, model_path, num_threads: int = 2):
         self.model = Model(model_path, num_threads, batch=2)
-        self._batch = np.empty((2, SIZE, SIZE, 3), np.float32)
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[Eye, Eye]:
         """(driver's right eye, driver's left eye) from one batched invoke."""
-        rois = []
+        rois, crops = [], []
         for k, (a, b, flip) in enumerate(EYES):
-            roi = eye_roi(landmarks, a, b)
-            rois.append(roi)
-            np.multiply(to_rgb(roi.crop(image, SIZE, flip)), 1 / 255.0, out=self._batch[k], casting="unsafe")
-        out = self.model(self._batch)
+            rois.append(eye_roi(landmarks, a, b))
+            crops.append(to_rgb(rois[-1].crop(image, SIZE, flip)))
+            self.model.set_input(k, crops[-1], 1 / 255.0)  # [0, 1]
+        out = self.model.invoke()
         contours = out["output_eyes_contours_and_brows"].reshape(2, 71, 3)
         irises = out["output_iris"].reshape(2, 5, 3)
         return tuple(
             Eye(roi.to_image(contours[k, :, :2], SIZE, flip), roi.to_image(irises[k, :, :2], SIZE, flip),
-                self._batch[k].copy())
+                crops[k])
             for k, (roi, (_, _, flip)) in enumerate(zip(rois, EYES, strict=True))
         )

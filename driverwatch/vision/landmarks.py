@@ -30,8 +30,8 @@ class FaceLandmarker:
 
     def __call__(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """(468, 3) float32 image-pixel landmarks (z scaled like x) and the face presence 0..1."""
-        crop = to_rgb(roi.crop(image, SIZE))
-        out = self.model((crop.astype(np.float32) * (1 / 255.0))[None])
+        self.model.set_input(0, to_rgb(roi.crop(image, SIZE)), 1 / 255.0)  # [0, 1]
+        out = self.model.invoke()
         pts = out["conv2d_21"].reshape(468, 3)
         score = float(1 / (1 + np.exp(-np.clip(out["conv2d_31"].item(), -100, 100))))
         return roi.to_image(pts, SIZE), score

@@ -36,7 +36,14 @@ class Model:
         self.input_shape = tuple(self.interp.get_input_details()[0]["shape"])
         self.outputs = {d["name"]: d["index"] for d in self.interp.get_output_details()}
 
-    def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        self.interp.set_tensor(self.input_index, x)
+    def set_input(self, k: int, image: np.ndarray, scale: float, offset: float = 0.0) -> None:
+        """Write uint8 `image` * scale + offset as batch item k straight into the input tensor."""
+        buf = self.interp.tensor(self.input_index)()[k]
+        np.multiply(image, np.float32(scale), out=buf, casting="unsafe")
+        if offset:
+            buf += np.float32(offset)
+        del buf  # LiteRT refuses to invoke while views of its buffers are alive
+
+    def invoke(self) -> dict[str, np.ndarray]:
         self.interp.invoke()
         return {name: self.interp.get_tensor(i) for name, i in self.outputs.items()}
