@@ -83,6 +83,7 @@ class FaceModel:
         p = lm * np.array([1.0, -1.0, -1.0])
         s, rot, t = similarity_fit(canonical_vertices(), p)
         verts = (p - t) @ rot / s
+        verts[:, 2] = canonical_vertices()[:, 2]  # depth of the canonical face: the photo gives none
         img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
         return cls(img, lm[:, :2].astype(np.float32), verts, _hair_colour(img, lm), _skin_colour(img, lm))
 

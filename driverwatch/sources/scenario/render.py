@@ -17,7 +17,7 @@ import numpy as np
 
 from driverwatch.sources.scenario import face as fm
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 FACE_WIDTH_CM = 14.0
 JAW_MAX_DEG = 16.0  # jaw rotation of a full yawn
 PIVOT = np.array([0.0, -3.0, -3.0])  # head rotation centre (cm, canonical frame): behind the face
@@ -199,6 +199,17 @@ class Renderer:
             teeth = np.concatenate([up[2:-2], up[-3:1:-1] + [0, min(0.35 * gap, 6.0)]])
             cv2.fillPoly(img, [(teeth * 16).astype(np.int32)], (200, 205, 210), cv2.LINE_AA, 4)
 
+    def _lashes(self, img, s: State, p: np.ndarray) -> None:
+        """The lash line of a closing lid (the stretched lid texture alone looks half open)."""
+        for e, c in ((0, s.closure_right), (1, s.closure_left)):
+            if c > 0.4:
+                line = p[[fm.EYE_RING1[e][0]] + fm.UPPER_LID[e][0] + [fm.EYE_RING1[e][8]]]
+                layer = img.copy()
+                cv2.polylines(layer, [(line * 16).astype(np.int32)], False, (30, 32, 40),
+                              max(1, round(self.w / 320)), cv2.LINE_AA, 4)
+                a = min(1.0, (c - 0.4) / 0.4)
+                cv2.addWeighted(layer, a, img, 1 - a, 0, dst=img)
+
     def _shades(self, img, v_posed) -> None:
         for e in range(2):
             p, _ = self._project(v_posed[fm.EYE_RING3[e]])
@@ -248,6 +259,7 @@ class Renderer:
                 texel = cv2.remap(self.tex, mx, my, cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)
                 img[yy + y0, xx + x0] = texel[yy, xx]
+        self._lashes(img, s, p)
         if s.shades > 0.5:
             self._shades(img, vp)
         return self._finish(img, s)
