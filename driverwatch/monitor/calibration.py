@@ -8,9 +8,8 @@ counts as calibrated, 6 min of memory), but timed in seconds of visible face, no
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
-
-import numpy as np
 
 from driverwatch.config.monitor import CalibrationConfig
 
@@ -20,37 +19,43 @@ POSE_KEYS = ("yaw", "pitch", "gaze_yaw", "gaze_pitch")
 
 
 class RobustBaseline:
-    """A percentile of one signal over a rolling memory, sampled at most every `period_s`."""
+    """A percentile of one signal over a rolling memory, sampled at most every `period_s`.
+    Kept as a sorted list beside the time-ordered queue, so a percentile is an index lookup."""
 
     def __init__(self, percentile: float, memory_s: float, period_s: float):
         self.percentile = percentile
         self.period_s = period_s
-        self._q: deque[float] = deque(maxlen=max(int(memory_s / period_s), 8))
+        self.size = max(int(memory_s / period_s), 8)
+        self._q: deque[float] = deque()
+        self._sorted: list[float] = []
         self._last_t = -1e18
-        self._value: float | None = None
-        self._dirty = False
 
     def add(self, t: float, x: float) -> None:
-        if t - self._last_t < self.period_s:
+        if t - self._last_t < self.period_s - 1e-6:
             return
         self._last_t = t
         self._q.append(x)
-        self._dirty = True
+        bisect.insort(self._sorted, x)
+        if len(self._q) > self.size:
+            old = self._q.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
 
     def __len__(self) -> int:
         return len(self._q)
 
     @property
     def value(self) -> float | None:
-        if self._dirty:  # recomputed at most once per kept sample (<= 10 Hz)
-            self._value = float(np.percentile(np.fromiter(self._q, float), self.percentile))
-            self._dirty = False
-        return self._value
+        s = self._sorted
+        if not s:
+            return None
+        k = (len(s) - 1) * self.percentile / 100.0  # linear interpolation, as numpy's default
+        lo = int(k)
+        hi = min(lo + 1, len(s) - 1)
+        return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
     def clear(self) -> None:
         self._q.clear()
-        self._value = None
-        self._dirty = False
+        self._sorted.clear()
         self._last_t = -1e18
 
 
