@@ -7,7 +7,7 @@ Schema (version EVENT_SCHEMA), as JSON:
   seq        int     0 for start, then 1, 2, ... for each update and the end
   type       str     "start" | "update" | "end"  (instantaneous events, e.g. a yawn, are a
                      "start" with t_end already set, followed by nothing)
-  kind       str     e.g. microsleep, sleep, long_blink, yawn, nod, drowsy, long_distraction, vats,
+  kind       str     e.g. blink, long_blink, microsleep, sleep, yawn, nod, drowsy, long_distraction, vats,
                      face_missing, eyes_unobservable, camera_blocked, unresponsive, stress,
                      camera_unavailable, sensor_lost
   severity   str     "info" | "notice" | "warning" | "critical"
