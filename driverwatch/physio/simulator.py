@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="probability per line of injecting a bad line (random bytes, cut or oversized)")
     p.add_argument("--seed", type=int, default=0, help="random seed for --garbage")
     p.add_argument("--link", metavar="PATH", help="also make PATH a symlink to the device (re-pointed if it exists)")
+    p.add_argument("--delay", type=float, default=0.0, metavar="S",
+                   help="seconds to wait after printing the device before sending (time to open it)")
     p.add_argument("--hold", type=float, default=1.0, metavar="S",
                    help="seconds to keep the device open after the end (default 1)")
 
@@ -122,6 +124,7 @@ def main(args: argparse.Namespace) -> int:
     print(dev, flush=True)
     pending = bytearray()
     try:
+        time.sleep(max(0.0, args.delay))
         for due, data in stream(lines, args.speed, args.loop, args.garbage, args.seed):
             delay = due - time.monotonic()
             if delay > 0.005 or len(pending) > 4096:

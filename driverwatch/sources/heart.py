@@ -69,6 +69,7 @@ class HeartSensor:
         self._last_valid: float | None = None
         self._last_lost_emit = 0.0
         self._buf = b""
+        self._discarding = False
         self._skip_partial = False
         self._lock = threading.Lock()
         self._last_error = ""
@@ -141,6 +142,7 @@ class HeartSensor:
     def _connected(self) -> None:
         self.stats["connects"] += 1
         self._buf = b""
+        self._discarding = False
         self._skip_partial = True  # joined mid-stream: the first line may be cut
         with self._lock:
             self.parser = LineParser(self.cfg)
@@ -188,13 +190,16 @@ class HeartSensor:
 
     def _lines(self, data: bytes, now: float) -> None:
         self.stats["bytes"] += len(data)
-        buf = self._buf + data
-        *lines, self._buf = buf.split(b"\n")
-        if len(self._buf) > MAX_LINE:
-            self.parser.invalid("too_long", self._buf[:40])
-            self._buf = b""
-            lines.append(b"")  # the rest of this line is garbage too
-            self._skip_partial = True
+        *lines, rest = (self._buf + data).split(b"\n")
+        if self._discarding:  # inside an oversized line (already counted): drop up to its newline
+            if lines:
+                lines, self._discarding = lines[1:], False
+            else:
+                rest = b""
+        if len(rest) > MAX_LINE:
+            self.parser.invalid("too_long", rest[:40])
+            rest, self._discarding = b"", True
+        self._buf = rest
         with self._lock:
             for line in lines:
                 if self._skip_partial:
