@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 TELEMETRY_SCHEMA = 1
 FLUSH_S = 1.0  # how long stop(clean=True) waits for the backlog and the 'stopped' message
+DELETE_BATCH, DELETE_EVERY_S = 200, 0.1  # acknowledged messages are deleted in batches
 
 # What may leave the vehicle. Values must be scalars (numbers, booleans, null, short strings) or
 # short lists of numbers; anything else (arrays, blobs, nested objects) is dropped with the key.
@@ -220,6 +221,8 @@ class MqttSink:
         self._acks: collections.deque = collections.deque()  # (mid, reason) from paho's thread
         self._inflight: dict[int, int] = {}  # mid -> outbox seq (sender thread only)
         self._cursor = 0  # highest seq handed to paho (sender thread only)
+        self._acked: list[int] = []  # acknowledged, not yet deleted (sender thread only)
+        self._acked_since = 0.0
         self._retry_at = 0.0
         self._connected = False
         self._stopping = False
@@ -314,7 +317,7 @@ class MqttSink:
 
     # -- sender thread -----------------------------------------------------------------------------
     def _run(self) -> None:
-        next_expire = 0.0
+        next_expire = next_checkpoint = 0.0
         timeout = 0.25
         while not self._stop_evt.is_set():
             self._wake.wait(timeout=timeout)
@@ -322,11 +325,16 @@ class MqttSink:
             timeout = 0.25
             try:
                 self._handle_acks()
+                if self._acked:
+                    timeout = DELETE_EVERY_S
                 if self._connected:
                     timeout = min(timeout, self._send_state())
                     self._send_discovery()
                     self._fill_window()
                 now = time.monotonic()
+                if now >= next_checkpoint:
+                    next_checkpoint = now + 1.0
+                    self.outbox.checkpoint()
                 if now >= next_expire:
                     next_expire = now + 60
                     self.outbox.expire()
@@ -334,9 +342,9 @@ class MqttSink:
                 self.last_error = f"sender: {err!r}"
                 log.exception("MQTT sender: unexpected error (continuing)")
                 time.sleep(1)
-        self._handle_acks()
+        self._handle_acks(final=True)
 
-    def _handle_acks(self) -> None:
+    def _handle_acks(self, final: bool = False) -> None:
         done, failed = [], []
         while self._acks:
             mid, rc = self._acks.popleft()
@@ -352,8 +360,15 @@ class MqttSink:
             else:
                 failed.append(seq)
                 self._error("puback", f"broker did not accept message {seq}: {rc.getName()}; will resend")
-        self.outbox.delete(done)
         self.sent += len(done)
+        if done and not self._acked:
+            self._acked_since = time.monotonic()
+        self._acked += done
+        # Deletes are batched: each takes the outbox's write lock, which the caller's insert needs.
+        if self._acked and (final or len(self._acked) >= DELETE_BATCH
+                            or time.monotonic() - self._acked_since >= DELETE_EVERY_S):
+            self.outbox.delete(self._acked)
+            self._acked = []
         if failed:  # resend from the first failure on, to keep the order
             self._cursor = min(self._cursor, min(failed) - 1)
             self._retry_at = time.monotonic() + self.cfg.reconnect_min_s

@@ -6,7 +6,9 @@ queue is bounded by bytes and age; over the cap the lowest priority goes first, 
 a priority (stats snapshots, then info ... critical safety events last). A full disk is logged
 (rate-limited) and the message dropped: the caller never sees an exception.
 
-Thread-safe: one connection behind a lock; the monitor thread inserts, the sender reads and deletes.
+Thread-safe. Two connections: all writes (the caller's inserts, the sender's deletes) go through one
+behind a lock, so SQLite never busy-waits; reads and WAL checkpoints use the other and never hold
+up an insert.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class Outbox:
         self.max_age_s = float(max_age_s)
         self.dropped = 0  # messages lost to the caps, a full disk or age
         self._warn = RateLimitedLog(log)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer connection
+        self._rlock = threading.Lock()  # the reader connection
         self._closed: int | None = None  # depth at close()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,9 @@ class Outbox:
             self._db.executescript(_SCHEMA)
             self._db.execute("PRAGMA quick_check").fetchone()
             self._bytes = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM outbox").fetchone()[0]
+            self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoint() does it, off the caller's path
+            self._rdb = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
+            self._rdb.execute("PRAGMA wal_autocheckpoint=0")
         except sqlite3.DatabaseError as err:
             from driverwatch.errors import InputError
 
@@ -139,8 +145,8 @@ class Outbox:
     # -- sender side -------------------------------------------------------------------------------
     def peek(self, after_seq: int = 0, limit: int = 100, exclude: set[int] | frozenset = frozenset()) -> list[Message]:
         """The oldest messages with seq > after_seq, in order, skipping `exclude` (in flight)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._rlock:
+            rows = self._rdb.execute(
                 "SELECT seq, topic, payload, priority, queued FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit + len(exclude))).fetchall()
         return [Message(s, t, bytes(p), pr, q) for s, t, p, pr, q in rows if s not in exclude][:limit]
@@ -186,23 +192,34 @@ class Outbox:
         return n
 
     def depth(self) -> int:
-        with self._lock:
+        with self._rlock:
             if self._closed is not None:
                 return self._closed
-            return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            return self._rdb.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database (PASSIVE: never blocks the writer). The sender calls it."""
+        with self._rlock:
+            if self._closed is None:
+                try:
+                    self._rdb.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.DatabaseError as err:
+                    self._warn("checkpoint", logging.WARNING, "outbox %s: checkpoint failed: %s", self.path, err)
 
     @property
     def bytes(self) -> int:
         return self._bytes
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._rlock:
             if self._closed is not None:
                 return
             self._closed = 0
             with contextlib.suppress(sqlite3.Error):
-                self._closed = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-                self._db.close()
+                self._closed = self._rdb.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            for db in (self._rdb, self._db):
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
 
     # -- internals ---------------------------------------------------------------------------------
     def _rollback(self) -> None:
