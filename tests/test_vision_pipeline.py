@@ -57,6 +57,11 @@ def test_gray_input(pipe, astronaut):
     assert err < 0.05 * iod
 
 
+def test_mirrored_view_and_single_channel_shapes(pipe, astronaut):
+    assert run(pipe, astronaut[:, ::-1]).features.face  # a negative-stride view
+    assert run(pipe, cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)[:, :, None]).features.face  # HxWx1
+
+
 def test_no_face_still_reports_brightness(pipe):
     res = run(pipe, np.full((480, 640, 3), 7, np.uint8))
     assert not res.features.face and res.landmarks is None and res.eyes is None

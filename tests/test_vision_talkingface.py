@@ -93,6 +93,20 @@ def test_yaw_and_roll_flip_on_a_mirrored_frame(clip):
     assert np.corrcoef(ours[:, 1], mir[:, 1])[0, 1] < -0.8
 
 
+def test_angle_signs_follow_the_face_geometry(clip):
+    """Sign conventions (samples.py) against simple image geometry: the nose tip shifts towards
+    image right (the driver's left) when yaw > 0; the driver's left eye (263) sits lower when
+    roll > 0 (head tilted to their left)."""
+    lm = np.array([r.landmarks for r in clip["results"]])
+    iod = np.linalg.norm(lm[:, 263, :2] - lm[:, 33, :2], axis=1)
+    nose_right = (lm[:, 1, 0] - (lm[:, 33, 0] + lm[:, 263, 0]) / 2) / iod
+    left_eye_lower = (lm[:, 263, 1] - lm[:, 33, 1]) / iod
+    yaw = [r.features.yaw for r in clip["results"]]
+    roll = [r.features.roll for r in clip["results"]]
+    assert np.corrcoef(yaw, nose_right)[0, 1] > 0.4
+    assert np.corrcoef(roll, left_eye_lower)[0, 1] > 0.9
+
+
 def test_features_are_plausible_over_the_clip(clip):
     f = [r.features for r in clip["results"] if r.features.face]
     yaw, pitch = np.array([x.yaw for x in f]), np.array([x.pitch for x in f])

@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 # ---- eye and mouth openness ------------------------------------------------------------------
@@ -75,9 +76,11 @@ def head_rotation(lm: np.ndarray) -> np.ndarray:
     camera (the mesh's depth grows away from the camera, hence the sign flips)."""
     p = lm[_RIGID].astype(np.float64) * (1.0, -1.0, -1.0)
     p -= p.mean(0)
-    u, _, vt = np.linalg.svd(np.einsum("ni,nj->ij", p, _CANON_RIGID))  # einsum: no BLAS threads
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
+    # einsum + OpenCV's SVD: no BLAS/LAPACK thread pools for a 3x3 problem
+    _, u, vt = cv2.SVDecomp(np.einsum("ni,nj->ij", p, _CANON_RIGID))
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        u[:, 2] *= -1
+    return u @ vt
 
 
 def euler_angles(r: np.ndarray) -> tuple[float, float, float]:
@@ -163,7 +166,7 @@ def skin_luma(image: np.ndarray, lm: np.ndarray) -> float | None:
         return None
     px = image[xy[:, 1, None] + _NEIGHBOURS[:, 0], xy[:, 0, None] + _NEIGHBOURS[:, 1]].astype(np.float32)
     means = px.mean(1)
-    vals = sorted((means @ _LUMA_BGR if image.ndim == 3 else means.ravel()).tolist())
+    vals = sorted(((means * _LUMA_BGR).sum(1) if image.ndim == 3 else means.ravel()).tolist())
     return (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2  # median
 
 
@@ -186,7 +189,7 @@ def eye_visibility(eye, rotation: np.ndarray, side: int, skin: float | None) -> 
     geom = _ramp(cos_t, math.cos(math.radians(VIS_NONE_DEG)), math.cos(math.radians(VIS_FULL_DEG)))
     if skin is None or skin < MIN_SKIN_LUMA:
         return 0.0
-    patch = eye.crop[_EYE_PATCH] @ np.array([0.299, 0.587, 0.114], np.float32)
+    patch = cv2.cvtColor(eye.crop[_EYE_PATCH], cv2.COLOR_RGB2GRAY).astype(np.float32)
     dark = _ramp(float(patch.mean()) / skin, DARK_NONE, DARK_FULL)
     texture = _ramp(float(patch.std()) / skin, TEXTURE_NONE, TEXTURE_FULL)
     return geom * max(dark, texture)

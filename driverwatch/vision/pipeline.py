@@ -48,7 +48,7 @@ def check_image(image) -> np.ndarray:
         raise InputError(f"frame image is empty or too small: {image.shape[1]}x{image.shape[0]}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    return image
+    return np.ascontiguousarray(image)  # views such as img[:, ::-1] (OpenCV needs positive strides)
 
 
 def brightness(image: np.ndarray) -> float:
