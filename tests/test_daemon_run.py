@@ -1,6 +1,7 @@
 """`driverwatch run` as a real process against a camera stand-in (an MJPEG stream on loopback that
 the test cuts and restores), with a fake systemd NOTIFY_SOCKET listening."""
 
+import fcntl
 import json
 import os
 import signal
@@ -141,6 +142,7 @@ def test_ready_after_first_frame_and_watchdog_stops_when_loop_stalls(tmp_path, m
     fifo = open(frames_fifo, "rb", buffering=0)  # noqa: SIM115 - read on demand below
     try:
         os.set_blocking(fifo.fileno(), False)
+        fcntl.fcntl(fifo.fileno(), fcntl.F_SETPIPE_SZ, 4096)  # a small pipe fills within a second
         frames_read = 0
         t_first_frame = None
         end = time.monotonic() + 20
