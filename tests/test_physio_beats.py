@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from fixtures.data import shared_file
 
 from driverwatch.config.heart import HeartConfig
 from driverwatch.monitor.stress import StressMonitor
 from driverwatch.physio.beats import BeatDetector, RRFilter, detect_beats
 from driverwatch.physio.pipeline import HeartPipeline
 from driverwatch.physio.wfdb_io import read_record
-from fixtures.data import shared_file
 
 # MIT-BIH beat annotation codes (non-beat annotations such as rhythm changes are excluded)
 BEAT_CODES = set("NLRBAaJSVrFejnE/fQ?")

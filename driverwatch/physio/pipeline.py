@@ -12,6 +12,7 @@ from collections import deque
 import numpy as np
 
 from driverwatch.config.heart import HeartConfig
+from driverwatch.errors import InputError
 from driverwatch.physio import hrv
 from driverwatch.physio.beats import BeatDetector, RRFilter
 from driverwatch.samples import HeartFeatures
@@ -19,6 +20,7 @@ from driverwatch.samples import HeartFeatures
 _FS_ESTIMATE_S = 2.0  # seconds of raw samples used to measure their rate
 _MIN_RR_FOR_HRV = 10  # accepted intervals needed for RMSSD / SDNN / pNN50
 _LF_HF_MIN_QUALITY = 0.9
+_MIN_FS = 20.0  # Hz; PPG peaks need >= ~20 Hz, the detector's band reaches 8 Hz (ECG: 20 Hz)
 
 
 class HeartPipeline:
@@ -74,6 +76,9 @@ class HeartPipeline:
             if tt[-1] - tt[0] < _FS_ESTIMATE_S or tt.size < 50:
                 return []
             self.fs = round((tt.size - 1) / (tt[-1] - tt[0]), 2)
+            if self.fs < _MIN_FS:
+                raise InputError(f"raw heart samples at {self.fs:g} Hz: too slow for beat detection "
+                                 f"(need >= {_MIN_FS:g} Hz; is this really a raw signal?)")
             self.detector = BeatDetector(self.fs, self.kind)
             t, v = tt, np.concatenate(self._raw_v)
             self._raw_t, self._raw_v = [], []

@@ -49,7 +49,7 @@ def _is_wfdb(p: Path) -> Path | None:
 
 
 def load_recording(path: str | Path, rate: float | None = None, channel: str | None = None,
-                   time_unit: float = 1e-3) -> Recording:
+                   time_unit: float = 1e-3, protocol: str | None = None) -> Recording:
     p = Path(path)
     base = _is_wfdb(p)
     if base is not None:
@@ -67,9 +67,14 @@ def load_recording(path: str | Path, rate: float | None = None, channel: str | N
     rows = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not rows:
         raise InputError(f"heart recording {p} is empty")
-    if _LOG.match(rows[0]) and not _NUM.match(rows[0].split("\t")[1].strip()):
+    if _LOG.match(rows[0]):
         lines = [(float(m[1]), m[2]) for m in map(_LOG.match, rows) if m]
-        return Recording(p.name, lines=lines)
+        # "seconds<TAB>number" is also a raw CSV: a log when the sensor protocol says so, or when the
+        # lines come slower than any sampled heart signal (< 5 per second: one per beat or second)
+        plain = all(_NUM.match(x.strip()) for _, x in lines[:20])
+        slow = len(lines) > 1 and float(np.median(np.diff([t for t, _ in lines]))) > 0.2
+        if not plain or protocol in ("bpm", "rr", "json") or (slow and protocol != "raw"):
+            return Recording(p.name, lines=lines)
     if rows[0].startswith("{"):
         import json
 

@@ -82,7 +82,7 @@ def heart_features(args: argparse.Namespace, cfg: Config | None = None) -> Itera
     if not path.exists() and not path.with_suffix(".hea").exists() and not Path(f"{path}.hea").exists():
         raise InputError(f"heart recording not found: {path}")
     rec = load_recording(path, rate=args.heart_rate, channel=args.heart_channel,
-                         time_unit=_UNITS[hcfg.time_unit])
+                         time_unit=_UNITS[hcfg.time_unit], protocol=hcfg.protocol)
     kind = getattr(args, "heart_signal", None) or rec.kind or hcfg.signal
     pipe = HeartPipeline(hcfg, kind=kind)
     stress = StressMonitor(hcfg, EventIds(getattr(args, "drive_id", "replay")))

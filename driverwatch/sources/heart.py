@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from driverwatch.config.heart import HeartConfig
-from driverwatch.errors import DeviceError, PermissionDeniedError
+from driverwatch.errors import DeviceError, InputError, PermissionDeniedError
 from driverwatch.physio.pipeline import HeartPipeline
 from driverwatch.physio.protocols import LineParser
 from driverwatch.samples import HeartFeatures
@@ -220,7 +220,15 @@ class HeartSensor:
                         if self.state == "lost":
                             log.warning("heart sensor: data is back")
                         self.state = "ok"
-                    for hf in self.pipeline.feed(samples):
+                    try:
+                        feats = self.pipeline.feed(samples)
+                    except InputError as err:  # e.g. "raw" samples far too slow: start over, say why
+                        self.stats["pipeline_errors"] += 1
+                        if self.stats["pipeline_errors"] in (1, 10, 100):
+                            log.warning("heart sensor: %s", err)
+                        self.pipeline = HeartPipeline(self.cfg)
+                        feats = []
+                    for hf in feats:
                         self._put(hf)
 
     def _check_lost(self, now: float) -> None:
