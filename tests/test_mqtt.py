@@ -15,7 +15,7 @@ from driverwatch.config.mqtt import MqttConfig
 from driverwatch.errors import ConfigError
 from driverwatch.monitor.events import Condition, EventIds
 from driverwatch.sinks.commands import CommandError, parse_command
-from driverwatch.sinks.mqtt import MqttSink, create_sink, event_payload
+from driverwatch.sinks.mqtt import MqttSink, create_sink, event_payload, state_payload, stats_payload
 
 FAST = {"reconnect_min_s": 0.2, "reconnect_max_s": 1.0}
 
@@ -93,6 +93,21 @@ def test_payloads_never_carry_images_or_raw_biometrics(broker, tmp_path, caplog)
     sub.close()
 
 
+def test_monitor_snapshot_passes_whole_but_biometrics_stay():
+    snap = {"schema": 1, "t": 12.5, "calibration": {"status": "done", "progress": 1.0}, "face_present": True,
+            "eyes_observable": True, "eyes": "open", "attention": "on_road", "drowsiness": "alert",
+            "perclos": 0.08, "blink_rate_per_min": 14.2, "stress": "none", "speed_kmh": 88.0, "snoozed": False,
+            "active": [{"kind": "yawn", "severity": "info", "id": "d:yawn:1", "t_start": 10.1}],
+            "degraded": False, "counts": {"yawn": 1, "long_blink": 0}}
+    payload, dropped = state_payload(snap)
+    assert payload == snap and dropped == []
+    payload, dropped = state_payload({**snap, "hr": 72.0, "counts": {"yawn": 1, "rmssd": 40.0}})
+    assert "hr" not in payload and payload["counts"] == {"yawn": 1} and set(dropped) == {"hr", "counts.rmssd"}
+    stats, dropped = stats_payload({"fps": 29.9, "heart": {"connected": True, "hr": 71.0, "beats": [1, 2]},
+                                    "chime": {"ok": True, "last_error": None}})
+    assert stats["heart"] == {"connected": True} and stats["chime"] == {"ok": True, "last_error": None}
+
+
 def test_state_is_retained_rate_limited_and_only_on_change(broker, tmp_path):
     sub = Collector(broker.port, "driverwatch/v1/state")
     sink = _sink(broker.port, tmp_path, state_interval_s=1.0)
@@ -138,7 +153,7 @@ def test_commands_validated_and_rejected(broker, tmp_path, caplog):
     assert "critical alerts cannot be muted" in results[3]["error"]
     assert "unknown command 'shutdown'" in results[4]["error"]
     cmds = [sink.commands.get(timeout=1), sink.commands.get(timeout=1)]
-    assert cmds == [{"command": "snooze", "minutes": 15.0, "max_severity": "notice", "id": "op-1"},
+    assert cmds == [{"command": "snooze", "minutes": 15.0, "seconds": 900.0, "max_severity": "notice", "id": "op-1"},
                     {"command": "recalibrate", "id": None}]
     assert sink.commands.empty()
     assert sink.health()["rejected_commands"] == 4
@@ -164,8 +179,8 @@ def test_parse_command_rejects(name, payload, error):
 
 
 def test_parse_command_accepts_bare_minutes():
-    assert parse_command("snooze", b"10") == {"command": "snooze", "minutes": 10.0, "max_severity": "notice",
-                                              "id": None}
+    assert parse_command("snooze", b"10") == {"command": "snooze", "minutes": 10.0, "seconds": 600.0,
+                                              "max_severity": "notice", "id": None}
 
 
 def test_tls_with_password_from_credentials_directory(secure_broker, pki, tmp_path, monkeypatch):
@@ -281,10 +296,10 @@ def test_home_assistant_discovery_resent_on_birth(broker, tmp_path):
 
 def test_mqtt_311_and_offline_on_unclean_stop(broker, tmp_path):
     sub = Collector(broker.port, "driverwatch/v311/#")
-    for protocol in ("3.1.1", "5"):
+    for n, protocol in enumerate(("3.1.1", "5"), 1):
         sink = _sink(broker.port, tmp_path / protocol, vehicle="v311", protocol=protocol)
         sink.publish_event(_event())
-        assert sub.wait(lambda: sub.last("/available") == b"online")
+        assert sub.wait(lambda: sub.last("/available") == b"online" and len(sub.on("/events")) == n)  # noqa: B023
         sink.stop(clean=False)  # e.g. a fatal error: not 'stopped' but 'offline'
         assert sub.wait(lambda: sub.last("/available") == b"offline", 3)
     assert len(sub.on("/events")) == 2

@@ -5,7 +5,7 @@ of range, retained messages that would replay at every reconnect) is rejected wi
 and never executed. Critical alerts cannot be muted remotely: a snooze covers at most "notice".
 
 Validated commands are plain dicts handed to the daemon, e.g.
-  {"command": "snooze", "minutes": 15.0, "max_severity": "notice", "id": "abc"}
+  {"command": "snooze", "minutes": 15.0, "seconds": 900.0, "max_severity": "notice", "id": "abc"}
   {"command": "recalibrate", "id": null}
 The daemon applies them; the MQTT sink publishes the verdict on `<prefix>command_result`.
 """
@@ -61,7 +61,8 @@ def _snooze(data: dict) -> dict:
         raise CommandError(f"{sev} alerts cannot be muted remotely")
     if sev not in SNOOZABLE:
         raise CommandError(f"'max_severity' must be one of {', '.join(SNOOZABLE)}")
-    return {"command": "snooze", "minutes": float(minutes), "max_severity": sev, "id": data.get("id")}
+    return {"command": "snooze", "minutes": float(minutes), "seconds": float(minutes) * 60, "max_severity": sev,
+            "id": data.get("id")}
 
 
 def _recalibrate(data: dict) -> dict:

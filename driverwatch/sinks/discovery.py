@@ -11,6 +11,11 @@ import re
 
 from driverwatch import __version__
 
+# From the monitor's snapshot: the most recent active alert, else degraded / attentive / distracted.
+DRIVER_STATE = ("{% if value_json.active %}{{ value_json.active[-1].kind }}"
+                "{% elif value_json.degraded %}degraded"
+                "{% elif value_json.attention == 'off_road' %}distracted{% else %}attentive{% endif %}")
+
 
 def object_id(vehicle_id: str) -> str:
     return "driverwatch_" + re.sub(r"[^A-Za-z0-9_-]", "_", vehicle_id)
@@ -38,8 +43,7 @@ def discovery_config(vehicle_id: str, topic_prefix: str) -> dict:
         }],
         "qos": 1,
         "cmps": {
-            f"{oid}_driver_state": sensor("driver_state", "Driver state", state,
-                                          "{{ value_json.state }}", "mdi:account-eye"),
+            f"{oid}_driver_state": sensor("driver_state", "Driver state", state, DRIVER_STATE, "mdi:account-eye"),
             f"{oid}_drowsiness": sensor("drowsiness", "Drowsiness level", state,
                                         "{{ value_json.drowsiness }}", "mdi:sleep"),
             f"{oid}_last_alert": sensor(

@@ -50,21 +50,25 @@ FLUSH_S = 1.0  # how long stop(clean=True) waits for the backlog and the 'stoppe
 DELETE_BATCH, DELETE_EVERY_S = 200, 0.1  # acknowledged messages are deleted in batches
 
 # What may leave the vehicle. Values must be scalars (numbers, booleans, null, short strings) or
-# short lists of numbers; anything else (arrays, blobs, nested objects) is dropped with the key.
+# short lists of numbers; only the keys named as nested may hold an object (or, for `active`, a
+# short list of objects) of such scalars. Anything else is dropped with its key.
 EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
                         "evidence", "time"})
-STATE_KEYS = frozenset({"t", "time", "state", "drowsiness", "drowsiness_level", "kss", "perclos",
-                        "attention", "distracted", "eyes_on_road", "stress", "stress_level", "face",
-                        "camera", "sensor", "alerts", "last_alert", "last_alert_time", "snoozed_until"})
-STATS_KEYS = frozenset({"t", "time", "fps", "frames", "dropped_frames", "camera", "sensor", "sensor_ok",
-                        "queue_depth", "queues", "drops", "uptime_s", "cpu_temp_c", "load", "version",
-                        "monitor_latency_ms"})
-# Never sent even inside evidence / nested stats, whatever their value.
+STATE_KEYS = frozenset({"schema", "t", "time", "state", "calibration", "face_present", "eyes_observable", "eyes",
+                        "attention", "drowsiness", "drowsiness_level", "perclos", "blink_rate_per_min", "stress",
+                        "speed_kmh", "snoozed", "active", "degraded", "counts", "last_alert"})
+STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "camera_connected",
+                        "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
+                        "queue_depth", "cpu_temp_c", "load", "version"})
+# Never sent, at any depth, whatever their value: images and raw biometric signals.
 DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
-                         "crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg", "raw",
-                         "signal", "samples", "waveform", "beats"})
-MAX_STR = 64
+                         "crop", "face_crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg",
+                         "raw", "raw_signal", "signal", "samples", "waveform", "beats"})
+# Heart-rate figures: allowed as evidence of a stress event, never in the periodic state / stats.
+BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline", "score"})
+MAX_STR = 200
 MAX_LIST = 4
+MAX_OBJECTS = 16
 
 # PUBACK reason codes after which resending cannot help: the message is dropped (logged).
 _PERMANENT = {"Not authorized", "Topic Name invalid", "Packet too large", "Payload format invalid"}
@@ -85,15 +89,20 @@ def _scalar(v):
 _DROP = object()
 
 
-def _clean(d: dict, allowed: frozenset | None, nested: frozenset = frozenset()) -> tuple[dict, list[str]]:
+def _clean(d: dict, allowed: frozenset | None, nested: frozenset = frozenset(),
+           deny: frozenset = DENIED_KEYS) -> tuple[dict, list[str]]:
     out, dropped = {}, []
     for k, v in d.items():
-        if not isinstance(k, str) or k.lower() in DENIED_KEYS or (allowed is not None and k not in allowed):
+        if not isinstance(k, str) or k.lower() in deny or (allowed is not None and k not in allowed):
             dropped.append(str(k))
             continue
         if k in nested and isinstance(v, dict):
-            v, sub = _clean(v, None)
+            v, sub = _clean(v, None, deny=deny)
             dropped += [f"{k}.{s}" for s in sub]
+        elif k in nested and isinstance(v, list) and len(v) <= MAX_OBJECTS and all(isinstance(x, dict) for x in v):
+            items = [_clean(x, None, deny=deny) for x in v]
+            v = [x for x, _ in items]
+            dropped += sorted({f"{k}[].{s}" for _, sub in items for s in sub})
         else:
             v = _scalar(v)
             if v is _DROP:
@@ -111,12 +120,13 @@ def event_payload(event: dict) -> tuple[dict, list[str]]:
 
 
 def state_payload(snapshot: dict) -> tuple[dict, list[str]]:
-    out, dropped = _clean(snapshot, STATE_KEYS)
+    out, dropped = _clean(snapshot, STATE_KEYS, nested=frozenset({"calibration", "counts", "active"}),
+                          deny=DENIED_KEYS | BIOMETRIC_KEYS)
     return {"schema": TELEMETRY_SCHEMA, **out}, dropped
 
 
 def stats_payload(stats: dict) -> tuple[dict, list[str]]:
-    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"queues", "drops"}))
+    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"heart", "chime"}), deny=DENIED_KEYS | BIOMETRIC_KEYS)
     return {"schema": TELEMETRY_SCHEMA, **out}, dropped
 
 
@@ -167,6 +177,11 @@ def _tls_context(cfg: MqttConfig) -> ssl.SSLContext:
     if t.insecure:
         ctx.check_hostname = False
     return ctx
+
+
+_paho_log = logging.getLogger(__name__ + ".paho")
+# paho logs this at ERROR whenever its loop runs between a drop and the reconnect: noise; we log drops.
+_paho_log.addFilter(lambda r: not str(r.msg).startswith("Client is not connected"))
 
 
 class _Client(paho.Client):
@@ -237,6 +252,7 @@ class MqttSink:
         self.sent = 0
         self.rejected_commands = 0
         self.filtered_keys = 0
+        self._filter_seen: set[tuple] = set()
         self.last_error: str | None = None
 
     # -- public API (caller side: never blocks on the network) -------------------------------------
@@ -418,7 +434,7 @@ class MqttSink:
         v5 = cfg.protocol == "5"
         client = _Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
                          protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else False)
-        client.enable_logger(logging.getLogger(__name__ + ".paho"))
+        client.enable_logger(_paho_log)
         client.max_inflight_messages_set(cfg.inflight)
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
         client.will_set(self.t_available, "offline", qos=1, retain=True)
@@ -502,11 +518,16 @@ class MqttSink:
         client.publish(self.t_result, _dumps(result), qos=1)
 
     def _note_dropped(self, what: str, dropped: list[str]) -> None:
-        if dropped:
-            self.filtered_keys += len(dropped)
-            self._warn("filter:" + what, logging.WARNING, "MQTT: not sending %s keys %s (not in the allow-list "
-                       "or not a scalar: images and raw biometric signals never leave the vehicle)",
-                       what, ", ".join(sorted(dropped)))
+        """Warn once per distinct set of dropped keys (they recur with every snapshot)."""
+        if not dropped:
+            return
+        self.filtered_keys += len(dropped)
+        key = (what, tuple(sorted(dropped)))
+        if key in self._filter_seen or len(self._filter_seen) > 100:
+            return
+        self._filter_seen.add(key)
+        log.warning("MQTT: not sending %s keys %s (not in the allow-list or not a scalar: images and raw "
+                    "biometric signals never leave the vehicle)", what, ", ".join(key[1]))
 
 
 def create_sink(cfg: MqttConfig, vehicle_id: str, state_dir: Path) -> MqttSink | None:
