@@ -126,6 +126,7 @@ def test_camera_cut_and_restore_without_restart(tmp_path, models_dir, video):
     # reported within 2 s of the restore (the MJPEG stand-in needs ~0.2-1 s to be reopened)
     assert recovery <= 2.0 + 0.5, f"recovery took {recovery:.2f} s"
     assert "Traceback" not in daemon.stderr.read()
+    assert not (tmp_path / "state" / "clips").exists(), "frames were stored with save_frames off"
 
 
 def test_ready_after_first_frame_and_watchdog_stops_when_loop_stalls(tmp_path, models_dir, video):

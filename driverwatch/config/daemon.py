@@ -22,5 +22,18 @@ class DaemonConfig(Section):
     )
     save_frames: bool = Field(
         False, title="Save frames",
-        description="Privacy: camera frames are never stored unless this is true (then only frames around alerts, on this device).",
+        description="Privacy: camera frames are never stored unless this is true. Then only the frames just "
+        "before each warning or critical alert are saved, on this device (<state_dir>/clips), never sent.",
+    )
+    clip_s: float = Field(
+        5.0, gt=0, le=60, title="Clip length",
+        description="Seconds of frames kept before an alert when save_frames is on: enough to see how it began.",
+    )
+    clip_fps: float = Field(
+        5.0, gt=0, le=30, title="Clip frame rate",
+        description="Frames per second stored in a clip; 5 shows a blink or a glance while keeping clips small.",
+    )
+    max_clips: int = Field(
+        50, ge=1, title="Clips kept",
+        description="The oldest clips are deleted beyond this many, so the disk never fills.",
     )

@@ -102,6 +102,14 @@ class Daemon:
         else:
             log.info("no MQTT broker configured: events go to the local log only (%s)", log_dir(cfg))
         sinks = [self.chime, EventFanout(self.clock, targets)]
+        self.clips = None
+        if cfg.daemon.save_frames:
+            from driverwatch.sinks.clips import ClipSink
+
+            d = cfg.daemon
+            self.clips = ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
+            sinks.append(self.clips)
+            log.warning("save_frames is on: frames before alerts are stored in %s", state_dir(cfg) / "clips")
         self.frames_out = JsonlWriter(self.args.frames_out) if self.args.frames_out else None
         self.events_out = JsonlWriter(self.args.events_out) if self.args.events_out else None
         if self.events_out:
@@ -132,7 +140,7 @@ class Daemon:
         if self.mqtt:
             self.mqtt.stop(clean=True)
         self.eventlog.close()
-        for w in (self.frames_out, self.events_out):
+        for w in (self.frames_out, self.events_out, self.clips):
             if w:
                 w.close()
 
@@ -190,6 +198,8 @@ class Daemon:
                         camera_ok = True
                         self.pipeline.health(frame.t, "camera", True)
                     last_frame_t = now
+                    if self.clips:
+                        self.clips.add_frame(frame)
                     result = self.vision.process(frame)
                     if self.frames_out:
                         self.frames_out.write(result.features.to_json())
