@@ -17,6 +17,7 @@ from driverwatch.config.base import Section
 from driverwatch.config.camera import CameraConfig
 from driverwatch.config.chime import ChimeConfig
 from driverwatch.config.daemon import DaemonConfig
+from driverwatch.config.eventlog import EventLogConfig
 from driverwatch.config.heart import HeartConfig
 from driverwatch.config.monitor import MonitorConfig
 from driverwatch.config.mqtt import MqttConfig
@@ -36,6 +37,7 @@ class Config(Section):
     heart: HeartConfig = Field(default_factory=HeartConfig, title="Heart sensor")
     chime: ChimeConfig = Field(default_factory=ChimeConfig, title="Chimes")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT")
+    log: EventLogConfig = Field(default_factory=EventLogConfig, title="Event log")
 
 
 def default_config_path() -> Path | None:

@@ -41,6 +41,7 @@ def main(args) -> int:
     from driverwatch.daemon.wiring import JsonlWriter, Pipeline, Timeline
     from driverwatch.sinks.chime import ChimeSink
     from driverwatch.sinks.eventlog import EventLog
+    from driverwatch.sinks.mqtt import create_sink
     from driverwatch.vision.models import resolve_models_dir, verify_models
 
     cfg = load_config(args.config)
@@ -63,11 +64,8 @@ def main(args) -> int:
     events_out = JsonlWriter(out / "events.jsonl")
     eventlog = EventLog(out / "log")
     targets = [eventlog.write]
-    mqtt = None
-    if cfg.mqtt.host:
-        from driverwatch.sinks.mqtt import MqttSink
-
-        mqtt = MqttSink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+    mqtt = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+    if mqtt:
         mqtt.start()
         targets.append(mqtt.publish_event)
     pipeline = Pipeline(cfg, drive_id="demo", sinks=[timeline, events_out, EventFanout(WallClock(), targets)])

@@ -81,6 +81,7 @@ class Daemon:
         from driverwatch.daemon.wiring import JsonlWriter, Pipeline
         from driverwatch.sinks.chime import ChimeSink
         from driverwatch.sinks.eventlog import EventLog
+        from driverwatch.sinks.mqtt import create_sink
         from driverwatch.sources.camera import CameraSource, check_device_access
         from driverwatch.vision.pipeline import FacePipeline
 
@@ -91,16 +92,11 @@ class Daemon:
         self.clock = WallClock()
 
         self.chime = ChimeSink(cfg.chime)
-        self.eventlog = EventLog(log_dir(cfg), **_eventlog_kwargs(cfg))
-        targets = [self.eventlog.write]
-        self.mqtt = None
-        if cfg.mqtt.host:
-            from driverwatch.sinks.mqtt import MqttSink
-
-            self.mqtt = MqttSink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+        self.eventlog = EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups) if cfg.log.enabled else None
+        targets = [self.eventlog.write] if self.eventlog else []
+        self.mqtt = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+        if self.mqtt:
             targets.append(self.mqtt.publish_event)
-        else:
-            log.info("no MQTT broker configured: events go to the local log only (%s)", log_dir(cfg))
         sinks = [self.chime, EventFanout(self.clock, targets)]
         self.clips = None
         if cfg.daemon.save_frames:
@@ -139,8 +135,7 @@ class Daemon:
         self.chime.stop()
         if self.mqtt:
             self.mqtt.stop(clean=True)
-        self.eventlog.close()
-        for w in (self.frames_out, self.events_out, self.clips):
+        for w in (self.eventlog, self.frames_out, self.events_out, self.clips):
             if w:
                 w.close()
 
@@ -280,13 +275,6 @@ class Daemon:
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
             "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(cam["frames"], 1), 3),
         }
-
-
-def _eventlog_kwargs(cfg) -> dict:
-    log_cfg = getattr(cfg.mqtt, "log", None)
-    if log_cfg is None:
-        return {}
-    return {k: getattr(log_cfg, k) for k in ("max_bytes", "backups") if hasattr(log_cfg, k)}
 
 
 def main(args) -> int:
