@@ -2,8 +2,10 @@
 
 Why aplay and not a Python audio library: it ships with alsa-utils on every Raspberry Pi OS image
 (no PortAudio / cffi build on the Pi), runs out of process (a stuck sound device cannot stall the
-monitor or hold the GIL), and killing it silences an alarm at once. PCM is written paced to real
-time (a short lead over aplay's buffer), so an alarm stops within a tick of its condition's end.
+monitor or hold the GIL), and killing it silences an alarm at once. One idle aplay is kept started
+(device open, waiting for input), so a chime costs a pipe write rather than a process start (a
+`hw:` device is then held; `default`, via dmix, stays shared). PCM is written paced to real time
+(a short lead over aplay's buffer), so an alarm stops within a tick (20 ms) of its condition's end.
 
 Severity -> sound: notice = a soft two-note chime; warning = two bursts of three beeps; critical =
 a pulsed alarm looping until that condition's end event (an instantaneous critical event plays a
@@ -273,18 +275,58 @@ def _last_line(data: bytes, default: str) -> str:
     return lines[-1] if lines else default
 
 
-class _Stream:
-    """One player process, fed its pattern paced to real time through a non-blocking pipe."""
+class _Proc:
+    """A player process with its stdin as a non-blocking pipe and stderr kept in a temp file."""
 
-    def __init__(self, argv: list[str], pattern: Pattern, now: float):
+    def __init__(self, argv: list[str], now: float):
+        self.started = now
+        self.killed = False
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 (closed in kill())
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err)
+        except OSError:
+            self._err.close()
+            raise
+        os.set_blocking(self.proc.stdin.fileno(), False)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def error(self) -> str | None:
+        """Why it exited, if it failed by itself (not killed by us)."""
+        rc = self.proc.poll()
+        if rc in (0, None) or self.killed or self._err.closed:
+            return None
+        self._err.seek(0)
+        return _last_line(self._err.read(), f"player exited with status {rc}")
+
+    def close_stdin(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+
+    def kill(self, graceful: bool = False) -> None:
+        """Stop it: at once (an alarm that must end now), or `graceful`: end of input, then wait."""
+        self.killed = True
+        self.close_stdin()
+        if self.proc.poll() is None:
+            if not graceful:
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout=0.5 if not graceful else 2.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._err.close()
+
+
+class _Stream:
+    """One pattern fed to one player process, paced to real time."""
+
+    def __init__(self, player: _Proc, pattern: Pattern, now: float):
+        self.player = player
         self.pattern = pattern
         self.t0 = now
         self.pos = 0
-        self.killed = False
-        self.error: str | None = None
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115 (closed in kill())
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err)
-        os.set_blocking(self.proc.stdin.fileno(), False)
         self._data = pattern.pcm.tobytes()
 
     @property
@@ -292,57 +334,32 @@ class _Stream:
         return self.pattern.name == ALARM
 
     def pump(self, now: float) -> None:
-        stdin = self.proc.stdin
-        if stdin is None or stdin.closed:
+        stdin = self.player.proc.stdin
+        if stdin.closed:
             return
         target = int((now - self.t0 + LEAD_S) * self.pattern.rate) * 2  # whole frames
-        if not self.loop:
-            target = min(target, len(self._data))
         n = len(self._data)
+        if not self.loop:
+            target = min(target, n)
         while self.pos < target:
             a = self.pos % n
-            chunk = self._data[a:min(n, a + target - self.pos)]
             try:
-                written = os.write(stdin.fileno(), chunk)
+                self.pos += os.write(stdin.fileno(), self._data[a:min(n, a + target - self.pos)])
             except BlockingIOError:
                 break
             except OSError:  # the player died (broken pipe)
-                self._close_stdin()
+                self.player.close_stdin()
                 return
-            self.pos += written
         if not self.loop and self.pos >= n:
-            self._close_stdin()
-
-    def _close_stdin(self) -> None:
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
+            self.player.close_stdin()
 
     def finished(self, now: float) -> bool:
         """Process exited; for one-shots also the pattern's time has passed (aplay drains its buffer)."""
-        if self.proc.poll() is None:
+        if self.player.alive():
             if not self.loop and now - self.t0 > self.pattern.duration + LEAD_S + 2.0:
-                self.kill()  # a hung player
+                self.player.kill()  # a hung player
             return False
-        self._collect()
         return self.loop or now - self.t0 >= self.pattern.duration
-
-    def _collect(self) -> None:
-        rc = self.proc.returncode
-        if rc not in (0, None) and not self.killed and self.error is None:
-            self._err.seek(0)
-            self.error = _last_line(self._err.read(), f"player exited with status {rc}")
-
-    def kill(self) -> None:
-        self.killed = True
-        self._close_stdin()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._err.close()
 
 
 class ChimeSink:
@@ -368,6 +385,7 @@ class ChimeSink:
         self.snoozed = 0
         self._actions: list[tuple[float, tuple[str, str]]] = []  # output = "wav"
         self._wav_origin: float | None = None
+        self._start_mono = 0.0
         self._last_t = 0.0
         self._wav_path = Path(wav_path) if wav_path else _resolve(cfg.wav_path)
         self._gpio = GpioOutputs(cfg.gpio_buzzer_pin, cfg.gpio_led_pin)
@@ -394,7 +412,7 @@ class ChimeSink:
                 self.snoozed += 1
             if self.cfg.output == "wav":
                 if self._wav_origin is None:  # live monitor time is monotonic; replays start near 0
-                    start = getattr(self, "_start_mono", 0.0)
+                    start = self._start_mono
                     self._wav_origin = start if event.t >= start - 5 else 0.0
                 self._actions += [(event.t - self._wav_origin, a) for a in actions]
                 return
@@ -468,12 +486,18 @@ class ChimeSink:
         self._ok = msg is None
 
     def _run(self) -> None:
+        """Keeps one idle player process ready (aplay started, device open, waiting for input), so
+        a chime costs a pipe write, not a process start."""
         err = probe_player(self.cfg)
         with self._lock:
             self._set_error(err)
         stream: _Stream | None = None
+        self._standby: _Proc | None = None
         current: str | None = None
-        retry_at = 0.0
+        retry_at = standby_at = 0.0
+        backoff = RETRY_S
+        with contextlib.suppress(OSError):
+            self._standby = _Proc(self._argv, self._clock())
         try:
             while not self._stopping:
                 self._wake.wait(TICK_S if current else 1.0)
@@ -483,18 +507,19 @@ class ChimeSink:
                 if stream is not None and done:
                     if stream.loop:  # the alarm player died by itself: retry later, not every tick
                         retry_at = now + RETRY_S
-                    self._finish(stream)
+                    self._report(stream.player)
+                    stream.player.kill()
                     stream = None
                 with self._lock:
                     nxt, fresh = self._sched.decide(now, current, done and current != ALARM)
                     if nxt == ALARM and stream is None and not fresh and now >= retry_at:
                         fresh = True  # the alarm player died: restart it
                 if stream is not None and (fresh or nxt is None):
-                    stream.kill()
+                    stream.player.kill()
                     stream = None
                 current = nxt
                 if fresh and nxt is not None and (nxt != ALARM or now >= retry_at):
-                    stream = self._spawn(nxt, now)
+                    stream = self._stream(nxt, now)
                     if stream is None and nxt == ALARM:
                         retry_at = now + RETRY_S
                 if stream is not None:
@@ -502,29 +527,50 @@ class ChimeSink:
                 with self._lock:
                     self._playing = stream.pattern.name if stream else None
                 self._drive_gpio(stream, now)
+                # the standby: replace it when used; when it dies by itself, report and back off
+                sb = self._standby
+                if sb is not None and not sb.alive():
+                    self._report(sb)
+                    sb.kill()
+                    self._standby = None
+                    standby_at, backoff = now + backoff, min(backoff * 2, 60.0)
+                elif sb is not None and now - sb.started > 1.0 and self._error and self._ok is False:
+                    with self._lock:
+                        self._set_error(None)  # it has held the device open for a second: it works
+                    backoff = RETRY_S
+                if self._standby is None and now >= standby_at:
+                    with contextlib.suppress(OSError):
+                        self._standby = _Proc(self._argv, now)
         finally:
             if stream is not None:
-                stream.kill()
+                stream.player.kill()
+            if self._standby is not None:
+                self._standby.kill(graceful=True)  # end of input: aplay exits quietly
             with self._lock:
                 self._playing = None
 
-    def _spawn(self, name: str, now: float) -> _Stream | None:
-        try:
-            s = _Stream(self._argv, self.patterns[name], now)
-        except OSError as err:
-            with self._lock:
-                self._set_error(f"cannot start player {self._argv[0]}: {err}")
-            return None
+    def _stream(self, name: str, now: float) -> _Stream | None:
+        player, self._standby = self._standby, None
+        if player is None or not player.alive():
+            if player is not None:
+                self._report(player)
+                player.kill()
+            try:
+                player = _Proc(self._argv, now)
+            except OSError as err:
+                with self._lock:
+                    self._set_error(f"cannot start player {self._argv[0]}: {err}")
+                return None
         self.played += 1
         log.debug("chime %s", name)
-        return s
+        return _Stream(player, self.patterns[name], now)
 
-    def _finish(self, stream: _Stream) -> None:
-        stream._collect()
-        if not stream.killed:
-            with self._lock:
-                self._set_error(stream.error)
-        stream.kill()
+    def _report(self, player: _Proc) -> None:
+        """A player that exited by itself: its error, or (exit 0 after playing) that output works."""
+        if player.killed:
+            return
+        with self._lock:
+            self._set_error(player.error())
 
     def _drive_gpio(self, stream: _Stream | None, now: float) -> None:
         if not self._gpio.active:
