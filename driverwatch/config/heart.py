@@ -19,8 +19,8 @@ class StressConfig(Section):
         "sensitive to artefacts (a single missed beat inflates it), so only clean windows are judged.")
     elevated_hr_rise: float = Field(
         0.10, ge=0, title="Elevated: HR rise",
-        description="Relative rise of heart rate over baseline (0.10 = +10 %) that counts as elevated. Driving "
-        "stress studies (Healey & Picard 2005) report HR rises of roughly 5-15 % from rest to city driving.")
+        description="Relative rise of heart rate over baseline (0.10 = +10 %) that counts as elevated. In "
+        "drivedb (Healey & Picard 2005) record drive17b, HR while driving is ~12 % above the final rest.")
     elevated_rmssd_fall: float = Field(
         0.25, ge=0, le=1, title="Elevated: RMSSD fall",
         description="Relative fall of RMSSD below baseline (0.25 = -25 %) that counts as elevated; vagal "
@@ -73,7 +73,8 @@ class HeartConfig(Section):
     sample_rate: float = Field(
         100.0, gt=0, le=5000, title="Raw sample rate",
         description="Hz of 'raw' samples when lines carry no time column; samples are then timed by this "
-        "rate. 100 Hz is the usual PPG rate (Elgendi: >= 50 Hz suffices for PPG peaks); use >= 250 Hz for ECG.")
+        "rate (with a time column the rate is measured). 100 Hz is the usual PPG rate of hobby sensors; use "
+        ">= 250 Hz for ECG so that R-peak times (and so RMSSD) are accurate to a few ms.")
     time_unit: Literal["ms", "us", "s"] = Field(
         "ms", title="Device time unit",
         description="Unit of a device timestamp column in 'raw' lines ('millis,value' from Arduino millis() "
@@ -98,8 +99,8 @@ class HeartConfig(Section):
         "enough to span ~10 beats.")
     hrv_window_s: float = Field(
         60.0, gt=0, title="HRV window",
-        description="Seconds of RR intervals for RMSSD, SDNN and pNN50; 60 s is the shortest window with "
-        "reliable RMSSD (Munoz et al. 2015; Shaffer & Ginsberg 2017 'ultra-short-term').")
+        description="Seconds of RR intervals for RMSSD, SDNN and pNN50; ultra-short RMSSD agrees well with "
+        "5-min values from about 30-60 s on (Munoz et al. 2015; Shaffer & Ginsberg 2017), SDNN needs longer.")
     lf_hf_window_s: float = Field(
         300.0, gt=0, title="LF/HF window",
         description="Seconds of RR intervals for the LF/HF ratio; the 1996 Task Force standard for short-term "
