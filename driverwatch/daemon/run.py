@@ -239,7 +239,7 @@ class Daemon:
             Path(self.args.stats_out).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
 
     def _drain_heart(self, now: float) -> None:
-        for hf in self.heart.poll():
+        for hf in self.heart.drain():
             self.pipeline.heart(hf)
         ok = self.heart.connected
         if ok != getattr(self, "_heart_ok", True):
@@ -269,7 +269,7 @@ class Daemon:
             "dropped_frames": cam["dropped"],
             "camera_connected": cam["connected"],
             "camera_reconnects": cam["reconnects"],
-            "heart": self.heart.stats() if self.heart else None,
+            "heart": self.heart.counters() if self.heart else None,
             "chime": self.chime.health(),
             "mqtt": self.mqtt.health() if self.mqtt else None,
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,

@@ -114,7 +114,6 @@ class HeartSensor:
             except queue.Empty:
                 return out
 
-    poll = drain
 
     @property
     def connected(self) -> bool:
