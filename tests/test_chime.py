@@ -214,3 +214,25 @@ def test_output_none_reports_that_alarms_are_not_audible():
     h = sink.health()
     sink.stop()
     assert h["ok"] is False and "not audible" in h["last_error"] and h["alarms_active"] == 1
+
+
+@pytest.mark.skipif(shutil.which("aplay") is None, reason="aplay (alsa-utils) not installed")
+def test_real_aplay_plays_on_the_alsa_null_device():
+    """The default player command line, unchanged, against ALSA's "null" PCM (no sound card needed)."""
+    sink = ChimeSink(ChimeConfig(device="null"))
+    sink.start()
+    try:
+        deadline = time.monotonic() + 3
+        while sink.health()["ok"] is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sink.health()["ok"] is True, sink.health()
+        sink.handle(ev("d:sleep:1", 0, "start", "critical", 1.0))
+        time.sleep(0.3)
+        assert sink.health()["playing"] == ALARM
+        sink.handle(ev("d:sleep:1", 1, "end", "critical", 1.3, 1.0, 1.3))
+        sink.handle(ev("d:drowsy:1", 0, "start", "warning", 1.3))
+        time.sleep(0.3)
+        h = sink.health()
+        assert h["playing"] == "warning" and h["ok"] is True and h["last_error"] is None and h["played"] == 2
+    finally:
+        sink.stop()
