@@ -8,11 +8,13 @@ pitch and EAR-based closure against the commanded values, and every scenario's m
 verdict. Writes a Markdown report; exits 1 when any scenario's verdict fails (for CI: `--subset ci`).
 
   scripts/evaluate.py [--subset ci|all] [NAMES...] [--fps 30 15 10] [--look color ir] [-o report.md]
+  scripts/evaluate.py --variants 30:color 15:color 10:color 15:ir --jobs 2   # chosen fps:look pairs
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import statistics
 import subprocess
 import sys
@@ -105,8 +107,29 @@ def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: s
     return res
 
 
+def variant(r: dict) -> str:
+    return f"{r['fps']:g} fps {r['look']}"
+
+
+def verdict_table(results: list[dict]) -> tuple[list[str], bool]:
+    """Scenario x variant -> PASS / FAIL, and whether every scenario has one verdict throughout."""
+    variants = list(dict.fromkeys(variant(r) for r in results))
+    by = {(r["name"], variant(r)): r["ok"] for r in results}
+    lines = ["| scenario | " + " | ".join(variants) + " | identical |", "|---" * (len(variants) + 2) + "|"]
+    same_all = True
+    for name in dict.fromkeys(r["name"] for r in results):
+        vs = [by.get((name, v)) for v in variants]
+        same = len({v for v in vs if v is not None}) == 1
+        same_all &= same
+        cells = ["–" if v is None else ("PASS" if v else "**FAIL**") for v in vs]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {'yes' if same else '**no**'} |")
+    return lines, same_all
+
+
 def summarise(results: list[dict]) -> str:
-    lines = ["# Scenario evaluation", ""]
+    table, same_all = verdict_table(results)
+    lines = ["# Scenario evaluation", "", f"Identical verdicts across fps / looks: {'yes' if same_all else '**no**'}", ""]
+    lines += table + ["", "## Detections", ""]
     lines += ["| scenario | fps | look | verdict | detected (kind@start s) | missed | forbidden |",
               "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -146,11 +169,6 @@ def summarise(results: list[dict]) -> str:
     lines += ["", "## Timing", "", "| scenario | fps | look | render s (0 = cached) | replay s |", "|---|---|---|---|---|"]
     lines += [f"| {r['name']} | {r['fps']:g} | {r['look']} | {r['render_s']:.1f} | {r['replay_s']:.1f} |"
               for r in results]
-    verdicts: dict[str, set] = {}
-    for r in results:
-        verdicts.setdefault(r["name"], set()).add(r["ok"])
-    same = [n for n, v in verdicts.items() if len(v) == 1]
-    lines += ["", f"Identical verdicts across fps / looks: {len(same)} of {len(verdicts)} scenarios."]
     return "\n".join(lines) + "\n"
 
 
@@ -160,20 +178,33 @@ def main(argv=None) -> int:
     ap.add_argument("--subset", choices=["ci", "all"], default="all")
     ap.add_argument("--fps", type=float, nargs="+", default=[30.0])
     ap.add_argument("--look", nargs="+", default=["color"], choices=["color", "ir"])
+    ap.add_argument("--variants", nargs="+", metavar="FPS:LOOK",
+                    help="explicit fps:look pairs (e.g. 30:color 15:ir) instead of --fps x --look")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="clips rendered / replayed in parallel")
     ap.add_argument("-c", "--config", help="driverwatch config (monitor rules, calibration time)")
     ap.add_argument("-o", "--out", default="evaluation.md", help="Markdown report (default: evaluation.md)")
     args = ap.parse_args(argv)
     names = args.names or (scenario_names() if args.subset == "all" else SUBSETS[args.subset])
     cal = monitor_calibration_s(args.config)
+    if args.variants:
+        try:
+            pairs = [(float(v.split(":")[0]), v.split(":")[1]) for v in args.variants]
+        except (IndexError, ValueError):
+            ap.error("--variants takes FPS:LOOK pairs, e.g. 15:ir")
+        if any(look not in ("color", "ir") for _, look in pairs):
+            ap.error("the look in --variants is color or ir")
+    else:
+        pairs = [(fps, look) for fps in args.fps for look in args.look]
+    jobs = [(name, fps, look) for name in names for fps, look in pairs]
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            for fps in args.fps:
-                for look in args.look:
-                    r = run_clip(name, fps, look, cal, Path(tmp), args.config)
-                    print(f"{name:18s} {fps:4g} fps {look:5s} {'PASS' if r['ok'] else 'FAIL'}  "
-                          f"render {r['render_s']:.1f} s, replay {r['replay_s']:.1f} s", flush=True)
-                    results.append(r)
+    with tempfile.TemporaryDirectory() as tmp, \
+            concurrent.futures.ProcessPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_clip, name, fps, look, cal, Path(tmp), args.config) for name, fps, look in jobs]
+        for fut in futures:
+            r = fut.result()
+            print(f"{r['name']:18s} {r['fps']:4g} fps {r['look']:5s} {'PASS' if r['ok'] else 'FAIL'}  "
+                  f"render {r['render_s']:.1f} s, replay {r['replay_s']:.1f} s", flush=True)
+            results.append(r)
     report = summarise(results)
     Path(args.out).write_text(report, encoding="utf-8")
     print(report)
