@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from driverwatch.sources.camera import device_holders
+
 
 @dataclass
 class Check:
@@ -110,23 +112,6 @@ def _probe_camera(dev: str, timeout: float) -> tuple[bool | None, str]:
     return proc.returncode == 0, (out.strip().splitlines() or [f"probe exited with {proc.returncode}"])[-1]
 
 
-def _holders(path: str) -> list[str]:
-    """Processes that have `path` open (those we may look at), as "PID (name)"."""
-    real = os.path.realpath(path)
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        if int(pid) == os.getpid():
-            continue
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-            if any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == real for fd in fds):
-                name = Path(f"/proc/{pid}/comm").read_text().strip()
-                found.append(f"{pid} ({name})")
-        except OSError:
-            continue
-    return found
-
-
 def _v4l2_nodes() -> list[tuple[str, str, bool]]:
     """(/dev/videoN, name, is a capture node) for every V4L2 node, from sysfs."""
     nodes = []
@@ -176,7 +161,7 @@ def check_cameras(cfg, timeout: float) -> list[Check]:
         if ok:
             out.append(Check("OK", label, detail))
             continue
-        users = _holders(path) if path.startswith("/dev/") else []
+        users = device_holders(path) if path.startswith("/dev/") else []
         if users:  # busy is not broken: typically the service itself holds it
             out.append(Check("WARN", label, f"{detail}; in use by {', '.join(users)}"))
         else:

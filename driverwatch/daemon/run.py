@@ -87,8 +87,14 @@ class Daemon:
         from driverwatch.vision.pipeline import FacePipeline
 
         cfg = self.cfg
+        # Fail fast, before anything else starts or logs: models, camera access, serial permission.
         self.vision = FacePipeline(cfg.vision)  # verifies the models: ConfigError (exit 78) if missing
         check_device_access(cfg.camera.device)
+        self.heart = None
+        if cfg.heart.port:
+            from driverwatch.sources.heart import HeartSensor
+
+            self.heart = HeartSensor(cfg.heart).start()  # PermissionDeniedError (exit 77)
         self.camera = CameraSource(cfg.camera)
         self.clock = WallClock()
 
@@ -114,19 +120,11 @@ class Daemon:
         self.latency_ms: deque[float] = deque(maxlen=60)
         self.pipeline = Pipeline(cfg, drive_id=self.drive_id, sinks=sinks)
 
-        self.heart = None
-        if cfg.heart.port:
-            from driverwatch.sources.heart import HeartSensor
-
-            self.heart = HeartSensor(cfg.heart)
-
     def start(self) -> None:
         self.camera.start()
         self.chime.start()
         if self.mqtt:
             self.mqtt.start()
-        if self.heart:
-            self.heart.start()
 
     def close(self) -> None:
         for part in (self.camera, self.heart):

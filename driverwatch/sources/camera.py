@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -31,18 +32,49 @@ def _is_file_device(device) -> bool:
         and Path(device).is_file()
 
 
-def check_device_access(device) -> None:
-    """Fail early with a clear message for a V4L2 device we cannot use (missing, no permission)."""
+def device_holders(path: str) -> list[str]:
+    """Other processes that have `path` open (those we may look at), as "PID (name)"."""
+    real = os.path.realpath(path)
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == real for fd in fds):
+                found.append(f"{pid} ({Path(f'/proc/{pid}/comm').read_text().strip()})")
+        except OSError:
+            continue
+    return found
+
+
+def _device_path(device) -> str | None:
+    """The device node of a V4L2 camera setting, or None for streams and video files."""
     if isinstance(device, int) or (isinstance(device, str) and device.isdigit()):
-        path = f"/dev/video{int(device)}"
-    elif isinstance(device, str) and device.startswith("/dev/"):
-        path = device
-    else:
+        return f"/dev/video{int(device)}"
+    if isinstance(device, str) and "://" not in device:
+        if device.startswith("/dev/"):
+            return device
+        try:
+            mode = os.stat(device).st_mode
+        except OSError:
+            return None
+        return device if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) else None
+    return None
+
+
+def check_device_access(device) -> None:
+    """Fail at start with one clear line for a camera we cannot use: missing, no permission, busy."""
+    path = _device_path(device)
+    if path is None:
         return
     if not os.path.exists(path):
         raise DeviceError(f"camera {path} does not exist (is it plugged in? `driverwatch check` lists cameras)")
     if not os.access(path, os.R_OK | os.W_OK):
         raise PermissionDeniedError(f"no permission to open camera {path} (add the user to the 'video' group)")
+    holders = device_holders(path)
+    if holders:
+        raise DeviceError(f"camera {path} is busy: held by {', '.join(holders)}")
 
 
 class CameraSource:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,19 +24,38 @@ def _interpreter_class():
     return Interpreter
 
 
+@contextlib.contextmanager
+def _native_stderr_quiet():
+    """Silence the runtime's native start-up chatter ("INFO: Created TensorFlow Lite XNNPACK delegate")
+    on fd 2, unless debugging: a CLI error must stay one line. Python exceptions are unaffected."""
+    if logging.getLogger("driverwatch").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class Model:
     """One .tflite model with a single float input. `outputs` maps output name -> tensor index."""
 
     def __init__(self, path: Path, num_threads: int = 2, batch: int = 1):
         try:
-            self.interp = _interpreter_class()(model_path=str(path), num_threads=num_threads)
+            with _native_stderr_quiet():
+                self.interp = _interpreter_class()(model_path=str(path), num_threads=num_threads)
+                inp = self.interp.get_input_details()[0]
+                self.input_index = inp["index"]
+                if batch != 1:
+                    self.interp.resize_tensor_input(self.input_index, [batch, *inp["shape"][1:]])
+                self.interp.allocate_tensors()
         except ValueError as err:
             raise ConfigError(f"cannot load model {path}: {err}") from None
-        inp = self.interp.get_input_details()[0]
-        self.input_index = inp["index"]
-        if batch != 1:
-            self.interp.resize_tensor_input(self.input_index, [batch, *inp["shape"][1:]])
-        self.interp.allocate_tensors()
         self.input_shape = tuple(self.interp.get_input_details()[0]["shape"])
         self.outputs = {d["name"]: d["index"] for d in self.interp.get_output_details()}
 
