@@ -31,7 +31,7 @@ from driverwatch.sinks.report import event_spans, read_jsonl  # noqa: E402
 from driverwatch.sources.scenario.clip import monitor_calibration_s, read_truth, render_cached  # noqa: E402
 from driverwatch.sources.scenario.script import scenario_names  # noqa: E402
 
-SUBSETS = {"ci": ["normal", "microsleep", "footwell_glance"]}
+SUBSETS = {"ci": ["normal", "microsleep", "footwell_glance", "yawns"]}  # must-not, eyes, head, mouth
 ONSET_TOL_S = 1.0  # a detection matches an expectation when it overlaps it +- this
 SCORED = ("microsleep", "sleep", "long_blink", "long_distraction", "vats", "unresponsive", "yawn", "nod",
           "face_missing", "eyes_unobservable")
