@@ -213,3 +213,39 @@ def test_no_camera_at_boot_keeps_starting_and_reports_it(tmp_path, models_dir):
         if cam:
             cam.kill()
     assert daemon.returncode == 0
+
+
+def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path, models_dir, video):
+    port = free_port()
+    cam = start_camera(port, video)
+    cfg = write_config(tmp_path, models_dir, f"http://127.0.0.1:{port}/cam.mjpg")
+    good = cfg.read_text()
+    frames = tmp_path / "frames.jsonl"
+    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--frames-out", str(frames)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: len(read_jsonl(frames)) > 10, 30)
+        cfg.write_text(good + "[camera.typo]\n")
+        n_before = len(read_jsonl(frames))
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        n = len(read_jsonl(frames))
+        assert wait_for(lambda: len(read_jsonl(frames)) > n + 15, 10), "stopped processing after a bad reload"
+        cfg.write_text(good.replace('output = "none"', 'output = "none"\nvolume = 0.5'))
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        n = len(read_jsonl(frames))
+        assert wait_for(lambda: len(read_jsonl(frames)) > n + 15, 10), "stopped processing after a good reload"
+        assert daemon.poll() is None
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=5) == 0
+    finally:
+        cam.kill()
+        if daemon.poll() is None:
+            daemon.kill()
+    ts = [r["t"] for r in read_jsonl(frames)]
+    assert len(ts) > n_before + 30 and ts == sorted(ts), "frames were lost or reordered across reloads"
+    err = daemon.stderr.read()
+    assert "config reload rejected" in err and "camera.typo" in err
+    assert "changed sections: chime" in err
+    assert "Traceback" not in err

@@ -19,6 +19,7 @@ from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
+from driverwatch.daemon.wiring import JsonlWriter
 from driverwatch.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ class Daemon:
         self.stop_requested = False
         self.reload_requested = False
         self.cfg = self._load()
-        self.drive_id = uuid.uuid4().hex[:12]
+        # Debug outputs live as long as the process (a reload must not truncate them).
+        self.frames_out = JsonlWriter(args.frames_out) if args.frames_out else None
+        self.events_out = JsonlWriter(args.events_out) if args.events_out else None
 
     def _load(self):
         from driverwatch.config import load_config
@@ -79,7 +82,7 @@ class Daemon:
     # -- building ------------------------------------------------------------------------------
     def build(self) -> None:
         from driverwatch.daemon.paths import log_dir, state_dir
-        from driverwatch.daemon.wiring import JsonlWriter, Pipeline
+        from driverwatch.daemon.wiring import Pipeline
         from driverwatch.sinks.chime import ChimeSink
         from driverwatch.sinks.eventlog import EventLog
         from driverwatch.sinks.mqtt import create_sink
@@ -113,11 +116,10 @@ class Daemon:
             self.clips = ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
             sinks.append(self.clips)
             log.warning("save_frames is on: frames before alerts are stored in %s", state_dir(cfg) / "clips")
-        self.frames_out = JsonlWriter(self.args.frames_out) if self.args.frames_out else None
-        self.events_out = JsonlWriter(self.args.events_out) if self.args.events_out else None
         if self.events_out:
             sinks.append(self.events_out)
         self.latency_ms: deque[float] = deque(maxlen=60)
+        self.drive_id = uuid.uuid4().hex[:12]  # new after a reload too: event ids never repeat
         self.pipeline = Pipeline(cfg, drive_id=self.drive_id, sinks=sinks)
 
     def start(self) -> None:
@@ -134,7 +136,7 @@ class Daemon:
         self.chime.stop()
         if self.mqtt:
             self.mqtt.stop(clean=True)
-        for w in (self.eventlog, self.frames_out, self.events_out, self.clips):
+        for w in (self.eventlog, self.clips):
             if w:
                 w.close()
 
@@ -233,6 +235,9 @@ class Daemon:
             notifier.stopping()
             self._publish_stats(time.monotonic() - t_begin)
             self.close()
+            for w in (self.frames_out, self.events_out):
+                if w:
+                    w.close()
         return 0
 
     def _publish_stats(self, uptime: float) -> None:
