@@ -1,7 +1,10 @@
 """Monitor rules: every time is in seconds (never frames), every eye / mouth / pose threshold is
 relative to the driver's own calibrated baseline."""
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, field_validator, with_config
+from typing_extensions import TypedDict
 
 from driverwatch.config.base import Section
 
@@ -56,6 +59,12 @@ class EyesConfig(Section):
         0.2, gt=0, le=1, title="Closure at blink onset",
         description="A closure's onset is the first sample of the fall past this closure (the lid starts "
         "moving), so onsets do not lag by the frames the lid takes to close.")
+    fall_stall_s: float = Field(
+        0.25, gt=0, title="Lid fall stall",
+        description="Seconds without further closing after which a partial closure is a resting level "
+        "(a squint while yawning, smiling or in glare), not the start of a blink: a later blink's onset "
+        "is then dated from where the lids leave that level, not from the squint. Lids close within "
+        "≈ 0.1 s in a blink and keep moving in slow drowsy closures.")
     open_closure: float = Field(
         0.5, gt=0, le=1, title="Closure that ends a blink",
         description="The eyes count as open again below this closure (hysteresis against landmark noise).")
@@ -125,25 +134,44 @@ class MouthConfig(Section):
 
 
 class HeadConfig(Section):
-    """Head nods typical of dozing: a fast pitch drop and recovery."""
+    """Head nods typical of dozing: a slow sink with the eyes shut, then a fast jerk back up."""
 
     nod_drop_deg: float = Field(
         12.0, gt=0, title="Nod depth",
         description="Degrees the head must pitch down from the pre-nod level.")
     nod_fall_s: float = Field(
-        1.0, gt=0, title="Nod fall time",
-        description="Seconds within which the drop must happen (dozing nods fall in ~0.3–1 s; a "
-        "deliberate look down is slower and holds).")
+        2.0, gt=0, title="Nod fall time",
+        description="Seconds within which the drop must happen. Dozing heads sink passively in ~0.5–2 s "
+        "as neck tone fades; slower drifts are posture changes.")
     nod_max_s: float = Field(
         3.0, gt=0, title="Nod max duration",
-        description="Seconds from the start of the drop to the recovery; longer is not a nod.")
+        description="Seconds from the start of the drop to the recovery; longer is a look down, not a nod.")
     nod_recover_deg: float = Field(
         5.0, gt=0, title="Nod recovery",
         description="Degrees within which the pitch must come back to its pre-nod level.")
+    nod_fall_ratio: float = Field(
+        1.5, ge=0, title="Nod fall / recovery time",
+        description="The fall must take at least this many times as long as the recovery, both timed "
+        "between the same two pitch levels: a dozing head sinks slowly and is jerked back up when the "
+        "driver wakes, while a glance at the cluster goes down and up at the same quick pace. 1.5 "
+        "leaves margin for landmark noise on a symmetric glance (measured ratio ≈ 1).")
+    nod_closed_share: float = Field(
+        0.5, ge=0, le=1, title="Nod eyes-shut share",
+        description="Share of the dip's time the eyes must be shut (closed, lids at the closed level, or "
+        "not observable): dozing nods come with closed eyes, while a blink during a glance down (a "
+        "normal gaze-evoked blink, ≈ 0.1–0.3 s of a > 1 s glance) stays well below half.")
     nod_needs_eyes: bool = Field(
         True, title="Nod needs closed eyes",
-        description="A nod counts only when the eyes were closed or unobservable during the dip: "
-        "looking down at the cluster with open eyes is a glance, not a nod.")
+        description="Apply `nod_closed_share`; off counts a nod from the head's movement alone (for "
+        "cameras that cannot see the eyes, e.g. with sunglasses).")
+
+
+@with_config(ConfigDict(extra="forbid"))
+class GlanceBand(TypedDict):
+    """One speed band: the long-distraction limit from `from_kmh` on (km/h, seconds)."""
+
+    from_kmh: Annotated[float, Field(ge=0)]
+    glance_s: Annotated[float, Field(gt=0)]
 
 
 class AttentionConfig(Section):
@@ -165,17 +193,28 @@ class AttentionConfig(Section):
         description="Degrees inside the limit the direction must come back before the driver counts as "
         "on the road again (no flicker at the boundary).")
     long_glance_s: float = Field(
-        3.0, gt=0, title="Long distraction",
-        description="Seconds of one glance away that raise `long_distraction` (Euro NCAP DSM: 3 s; "
-        "stricter than EU ADDW Reg. (EU) 2023/2590, which allows up to 3.5 s above 50 km/h). Used when "
-        "the speed is unknown or above `urban_max_kmh`.")
-    long_glance_urban_s: float = Field(
-        6.0, gt=0, title="Long distraction (urban)",
-        description="Seconds of one glance away at known speeds from `min_speed_kmh` up to "
-        "`urban_max_kmh` (EU ADDW Reg. (EU) 2023/2590 allows up to 6 s at 20–50 km/h).")
-    urban_max_kmh: float = Field(
-        50.0, ge=0, title="Urban speed limit",
-        description="km/h below which the urban glance time applies (EU ADDW speed band).")
+        3.0, gt=0, title="Long distraction (speed unknown)",
+        description="Seconds of one glance away that raise `long_distraction` when the vehicle speed is "
+        "unknown (Euro NCAP DSM: 3 s, the strictest common limit, since the speed band is not known).")
+    long_glance_bands: list[GlanceBand] = Field(
+        default_factory=lambda: [{"from_kmh": 20.0, "glance_s": 6.0}, {"from_kmh": 50.0, "glance_s": 3.5}],
+        title="Long distraction by speed",
+        description="Speed bands for `long_distraction` at a known speed: each band applies from "
+        "`from_kmh` up to the next band's, `glance_s` is its limit in seconds of one glance away. "
+        "Defaults are EU ADDW Reg. (EU) 2023/2590: warn by 6 s at 20–50 km/h and by 3.5 s above 50 km/h "
+        "(set 3.0 there for Euro NCAP's 3 s). Below the first band the limit is the first band's (and "
+        "below `min_speed_kmh` distraction alerts are suppressed anyway).")
+
+    @field_validator("long_glance_bands")
+    @classmethod
+    def _bands_sorted(cls, v: list) -> list:
+        if not v:
+            raise ValueError("needs at least one band")
+        speeds = [b["from_kmh"] for b in v]
+        if speeds != sorted(set(speeds)):
+            raise ValueError("bands must be in increasing from_kmh order, each speed once")
+        return v
+
     min_speed_kmh: float = Field(
         20.0, ge=0, title="Distraction min speed",
         description="km/h below which distraction alerts are suppressed when the speed is known (EU ADDW "

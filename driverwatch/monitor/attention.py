@@ -55,17 +55,24 @@ class AttentionTracker:
         return OFF if off else ON
 
     def glance_limit(self, kmh: float | None) -> float:
-        c = self.cfg
-        if kmh is not None and kmh < c.urban_max_kmh:
-            return c.long_glance_urban_s
-        return c.long_glance_s
+        """Seconds of one glance away allowed at this speed (the speed band's, or the unknown-speed one)."""
+        if kmh is None:
+            return self.cfg.long_glance_s
+        bands = self.cfg.long_glance_bands
+        limit = bands[0]["glance_s"]
+        for b in bands:
+            if kmh >= b["from_kmh"]:
+                limit = b["glance_s"]
+        return limit
 
-    def vats_total(self, t: float) -> float:
+    def vats_total(self, t: float) -> tuple[float, float | None]:
+        """(seconds away within the VATS window, start of the earliest glance counted)."""
         lo = t - self.cfg.vats_window_s
-        total = sum(max(0.0, b - max(a, lo)) for a, b in self._glances)
+        glances = [(a, b) for a, b in self._glances if b > lo]
         if self.away_since is not None:
-            total += t - max(self.away_since, lo)
-        return total
+            glances.append((self.away_since, t))
+        total = sum(b - max(a, lo) for a, b in glances)
+        return total, (max(glances[0][0], lo) if glances else None)
 
     def update(self, s: Signals, eyes_closed: bool, suppress_away: bool) -> None:
         t, c = s.t, self.cfg
@@ -105,12 +112,11 @@ class AttentionTracker:
         if self.warned_at is None:
             self.warned_at = t
 
-    def unresponsive(self, t: float) -> float | None:
-        """When the driver became unresponsive, or None."""
+    def unresponsive(self, t: float) -> bool:
+        """Eyes closed or away for `unresponsive_s`, or still away `return_s` after a distraction
+        warning; the condition dates from `inattentive_since`."""
         c = self.cfg
-        if self.inattentive_since is not None and t - self.inattentive_since >= c.unresponsive_s - 1e-6:
-            return self.inattentive_since
-        if (self.warned_at is not None and self.inattentive_since is not None
-                and t - self.warned_at >= c.return_s - 1e-6):
-            return self.warned_at
-        return None
+        if self.inattentive_since is None:
+            return False
+        return (t - self.inattentive_since >= c.unresponsive_s - 1e-6
+                or (self.warned_at is not None and t - self.warned_at >= c.return_s - 1e-6))

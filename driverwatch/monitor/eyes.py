@@ -2,9 +2,11 @@
 
 A small state machine on the relative closure, timed by sample timestamps:
   OPEN -> CLOSED   the lids pass `blink_closure`; the onset is dated back to the start of the fall
+                   (from the lids' resting level, so a held squint is not part of the fall)
   CLOSED -> OPEN   the lids reopen past `open_closure`: one closure episode, classified by duration
   OPEN -> DOWN     the gaze goes down (head + eye pitch): lowered lids there are not closed lids
-  CLOSED -> DOWN   within a blink's time: the blink ended in a downward glance
+  CLOSED -> DOWN   within a blink's time: the blink ended in a downward glance (lowered lids measure
+                   as nearly closed, so the lid level cannot tell the two apart)
   DOWN -> CLOSED   coming back up under closed lids (a gaze-evoked blink, from the last down sample),
                    or lids at the closed level for longer than any instrument glance
 """
@@ -18,6 +20,7 @@ from driverwatch.monitor.signals import Signals
 from driverwatch.monitor.windows import EventTimes, RollingShare
 
 UNKNOWN, OPEN, CLOSED, DOWN = "unknown", "open", "closed", "down"
+STALL_EPS = 0.03  # closure change within landmark noise: the lids are not moving
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,9 @@ class EyeTracker:
         self.onset: float | None = None  # start of the current closure
         self._fall: float | None = None  # first sample of the current lid fall
         self._fall_forward = False  # ... and the gaze was not down then
+        self._fall_max = 0.0  # deepest closure of the current fall, and when it was reached
+        self._fall_max_t = 0.0
+        self._rest = 0.0  # resting closure level (lowest since the last stall)
         self._down_closed: float | None = None  # lids at the closed level since, while looking down
         self._prev_t: float | None = None
         self._prev_closed = False  # the previous sample had closed lids
@@ -74,6 +80,7 @@ class EyeTracker:
         self.state = UNKNOWN
         self.onset = self._fall = self._down_closed = self._prev_t = None
         self._prev_closed = False
+        self._rest = 0.0
 
     # --- update --------------------------------------------------------------------------------
     def update(self, s: Signals) -> list[Closure]:
@@ -97,11 +104,16 @@ class EyeTracker:
         dp = s.dir_pitch
         limit = cfg.down_exit_deg if self.state == DOWN else cfg.down_deg
         down = dp is not None and dp < -limit
-        if c < cfg.onset_closure:
+        self._rest = min(self._rest, c)
+        if c < self._rest + cfg.onset_closure:
             self._fall = None
         elif self._fall is None:
-            self._fall = t
+            self._fall, self._fall_max, self._fall_max_t = t, c, t
             self._fall_forward = not down
+        elif c > self._fall_max + STALL_EPS:
+            self._fall_max, self._fall_max_t = c, t
+        elif t - self._fall_max_t >= cfg.fall_stall_s - 1e-6:  # the lids stopped: a resting level
+            self._fall, self._rest = None, c
 
         if self.state in (UNKNOWN, OPEN):
             # A fall that began with the gaze forward is a closure even when the gaze estimate then

@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 SNAPSHOT_SCHEMA = 1
 SPEED_STALE_S = 5.0  # a speed older than this (monitor time) counts as unknown
 DISTRACTION = ("long_distraction", "vats")
-RESPOND_TO = ("long_distraction", "vats", "microsleep", "sleep")  # warnings the driver must answer
+# Warnings the driver must answer by looking back at the road within `return_s`. Eye closures have
+# their own limit (`unresponsive_s` of closed eyes; sleep is already critical at 3 s): counting 3 s
+# from the microsleep warning would call a 4 s closure unresponsive and make that limit unreachable.
+RESPOND_TO = DISTRACTION
 
 
 def _r(v: float | None, n: int = 3) -> float | None:
@@ -131,12 +134,16 @@ class Monitor:
             self.drowsiness.add("yawn", y.t_end)
             out += self._instant("yawn", y.t_start, y.t_end, "info",
                                  {"duration_s": round(y.t_end - y.t_start, 3), "peak_mar": round(y.peak_mar, 3)})
-        shut = closed or not s.eyes_observable or (self.eyes.state == DOWN and (s.closure or 0) >= cfg.eyes.blink_closure)
+        # lids nearer closed than open while looking down count as shut for a nod (they are not
+        # measured as a closure there: see eyes.py)
+        shut = closed or not s.eyes_observable or (self.eyes.state == DOWN and (s.closure or 0) >= cfg.eyes.open_closure)
         n = self.nods.update(s, shut)
         if n:
             self.drowsiness.add("nod", n.t_end)
             out += self._instant("nod", n.t_start, n.t_end, "notice",
-                                 {"duration_s": round(n.t_end - n.t_start, 3), "depth_deg": round(n.depth_deg, 1)})
+                                 {"duration_s": round(n.t_end - n.t_start, 3), "depth_deg": round(n.depth_deg, 1),
+                                  "fall_s": round(n.fall_s, 3), "recovery_s": round(n.rise_s, 3),
+                                  "eyes_shut_share": round(n.closed_share, 2)})
         kmh = self.kmh(t)
         suppress = kmh is not None and kmh < cfg.attention.min_speed_kmh
         self.attention.update(s, closed, suppress)
@@ -175,13 +182,13 @@ class Monitor:
         away = 0.0 if at.away_since is None else t - at.away_since
         upd("long_distraction", not suppress and away >= limit - 1e-6, "warning",
             {"glance_s": round(away, 3), "limit_s": limit, "speed_kmh": kmh}, at.away_since)
-        vats = at.vats_total(t)
+        vats, vats_since = at.vats_total(t)
         upd("vats", not suppress and vats >= cfg.attention.vats_total_s - 1e-6, "warning",
-            {"away_s": round(vats, 3), "window_s": cfg.attention.vats_window_s})
-        t_unresp = at.unresponsive(t)
-        upd("unresponsive", t_unresp is not None, "critical",
-            {"inattentive_s": round(t - (at.inattentive_since or t), 3), "eyes_closed_s": round(closed_s, 3)},
-            t_unresp)
+            {"away_s": round(vats, 3), "window_s": cfg.attention.vats_window_s}, vats_since)
+        upd("unresponsive", at.unresponsive(t), "critical",
+            {"inattentive_s": round(t - (at.inattentive_since or t), 3), "eyes_closed_s": round(closed_s, 3),
+             "warned_s_ago": None if at.warned_at is None else round(t - at.warned_at, 3)},
+            at.inattentive_since)
 
         ac = cfg.attention
         blocked = at.dark_since is not None and t - at.dark_since >= ac.blocked_s - 1e-6
@@ -193,24 +200,33 @@ class Monitor:
         return out
 
     def update_heart(self, hf: HeartFeatures) -> list[Event]:
-        """Heart features -> stress events; drowsy_support feeds the drowsiness level (support only)."""
+        """Heart features -> stress events; drowsy_support feeds the drowsiness level (support only).
+        `sensor_ok=False` feeds the same `sensor_lost` condition as `update_health(t, "heart", ...)`,
+        so a loss reported both ways is announced once."""
+        out: list[Event] = []
+        lost = self.alerts["sensor_lost"]
+        changed = lost.open == hf.sensor_ok  # lost while the features are fine again, or vice versa
+        if changed and not (lost.open and hf.t < lost.t_open):  # a feature older than the loss cannot end it
+            out += self.update_health(hf.t, "heart", hf.sensor_ok, "" if hf.sensor_ok else "no valid heart data")
         if self._stress is None and not self._stress_missing:
             try:
                 from driverwatch.monitor.stress import StressMonitor
             except ImportError:  # the physio side is optional
                 self._stress_missing = True
                 log.warning("driverwatch.monitor.stress not available: heart data ignored")
-                return []
+                return out
             self._stress = StressMonitor(self._heart_cfg, self.ids)
         if self._stress is None:
-            return []
-        return self._stress.update(hf)
+            return out
+        # sensor_lost is the monitor's (one condition for every source); StressMonitor's own copy is dropped
+        return out + [e for e in self._stress.update(hf) if e.kind != "sensor_lost"]
 
     def update_health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
-        """A source's availability: the camera -> camera_unavailable, anything else -> sensor_lost."""
+        """A source's availability: the camera -> camera_unavailable, anything else -> sensor_lost.
+        This is the only place either condition is raised or ended."""
         kind = "camera_unavailable" if source == "camera" else "sensor_lost"
         sev = "warning" if kind == "camera_unavailable" else "notice"
-        ev = {"source": source, "detail": detail}
+        ev = {"source": source, "detail": detail} if not ok else None  # the end keeps the loss's detail
         if not ok and source == "camera":  # nothing is known about the driver while it is away
             for tracker in (self.eyes, self.yawns, self.nods, self.attention):
                 tracker.reset()
