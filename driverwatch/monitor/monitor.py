@@ -66,7 +66,6 @@ class Monitor:
             "eyes_unobservable": alert("eyes_unobservable", warn),
             "camera_blocked": alert("camera_blocked", warn),
             "camera_unavailable": alert("camera_unavailable", cooldown=0.0),
-            "sensor_lost": alert("sensor_lost", cooldown=0.0),
         }
         self._heart_cfg = heart_cfg
         self._stress = None
@@ -201,36 +200,41 @@ class Monitor:
 
     def update_heart(self, hf: HeartFeatures) -> list[Event]:
         """Heart features -> stress events; drowsy_support feeds the drowsiness level (support only).
-        `sensor_ok=False` feeds the same `sensor_lost` condition as `update_health(t, "heart", ...)`,
-        so a loss reported both ways is announced once."""
-        out: list[Event] = []
-        lost = self.alerts["sensor_lost"]
-        changed = lost.open == hf.sensor_ok  # lost while the features are fine again, or vice versa
-        if changed and not (lost.open and hf.t < lost.t_open):  # a feature older than the loss cannot end it
-            out += self.update_health(hf.t, "heart", hf.sensor_ok, "" if hf.sensor_ok else "no valid heart data")
+        The sensor's loss is data in this stream (sensor_ok=False, so a replay reproduces it):
+        StressMonitor raises and ends `sensor_lost`, the only source of that event."""
         if self._stress is None and not self._stress_missing:
             try:
                 from driverwatch.monitor.stress import StressMonitor
             except ImportError:  # the physio side is optional
                 self._stress_missing = True
                 log.warning("driverwatch.monitor.stress not available: heart data ignored")
-                return out
+                return []
             self._stress = StressMonitor(self._heart_cfg, self.ids)
         if self._stress is None:
-            return out
-        # sensor_lost is the monitor's (one condition for every source); StressMonitor's own copy is dropped
-        return out + [e for e in self._stress.update(hf) if e.kind != "sensor_lost"]
+            return []
+        return self._stress.update(hf)
 
     def update_health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
-        """A source's availability: the camera -> camera_unavailable, anything else -> sensor_lost.
-        This is the only place either condition is raised or ended."""
-        kind = "camera_unavailable" if source == "camera" else "sensor_lost"
-        sev = "warning" if kind == "camera_unavailable" else "notice"
-        ev = {"source": source, "detail": detail} if not ok else None  # the end keeps the loss's detail
-        if not ok and source == "camera":  # nothing is known about the driver while it is away
+        """The camera's availability -> camera_unavailable. Other sources report through their own
+        data (the heart sensor: HeartFeatures.sensor_ok) and are ignored here."""
+        if source != "camera":
+            log.debug("update_health: ignoring source %r (only the camera is a health source)", source)
+            return []
+        alert = self.alerts["camera_unavailable"]
+        # the first report's detail is kept to the end
+        ev = None if ok or alert.open else {"source": source, "detail": detail}
+        if not ok:  # nothing is known about the driver while it is away
             for tracker in (self.eyes, self.yawns, self.nods, self.attention):
                 tracker.reset()
-        return self.alerts[kind].update(t, not ok, sev, ev, snoozed=self._snoozed(t))
+        return alert.update(t, not ok, "warning", ev, snoozed=self._snoozed(t))
+
+    def heart_sensor(self) -> str | None:
+        """"ok" / "lost" from the heart stream, None before any heart data."""
+        last = getattr(self._stress, "last", None)
+        if last is None:
+            return None
+        lost = getattr(self._stress, "lost", None)
+        return "lost" if (lost is not None and lost.active) or not last.sensor_ok else "ok"
 
     def finish(self, t: float) -> list[Event]:
         """End every open condition (end of a replay or shutdown)."""
@@ -265,10 +269,11 @@ class Monitor:
             "perclos": _r(self.eyes.perclos()),
             "blink_rate_per_min": _r(self.eyes.blink_rate(t), 1) if t is not None else None,
             "stress": stress["level"] if stress else None,
+            "heart_sensor": self.heart_sensor(),
             "speed_kmh": kmh,
             "snoozed": t is not None and self._snoozed(t),
             "active": active,
             "degraded": (not fresh or att not in (ON, OFF) or eyes_obs is not True
-                         or self.alerts["sensor_lost"].open),
+                         or self.heart_sensor() == "lost"),
             "counts": dict(self.counts),
         }
