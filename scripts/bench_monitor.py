@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Monitor cost per frame (target <= 0.5 ms on a Pi-class CPU): a scripted 10-minute drive at 30 fps
-with blinks, glances, a yawn, microsleeps and face dropouts. Prints median and p99 per update_face.
+with blinks, glances, a look down at the cluster (a head dip the nod rule judges), a yawn,
+microsleeps and face dropouts. Prints median and p99 per update_face.
 
     .venv/bin/python scripts/bench_monitor.py [--minutes 10] [--fps 30]
 """
@@ -24,10 +25,11 @@ def frame(t: float) -> FaceFeatures:
     shut = (t % 3.7) < 0.15 or (int(t // 30) % 5 == 4 and 10.0 <= k < 11.3)
     share = 0.08 if shut else 1.0
     yaw = 40.0 if 5.0 <= k < 7.5 else 2.0 + math.sin(3 * t)
+    pitch = -2.0 + math.sin(2 * t) - (16.0 if 15.0 <= k < 16.2 else 0.0)
     mar = 0.7 if 25.0 <= k < 28.0 else 0.02 + 0.2 * max(0.0, math.sin(9 * t))
     return FaceFeatures(t=t, face=True, face_score=0.9, ear_left=0.28 * share, ear_right=0.28 * share,
                         eye_open_left=0.32 * share, eye_open_right=0.31 * share, eye_visibility_left=1.0,
-                        eye_visibility_right=1.0, mar=mar, yaw=yaw, pitch=-2.0 + math.sin(2 * t), roll=0.0,
+                        eye_visibility_right=1.0, mar=mar, yaw=yaw, pitch=pitch, roll=0.0,
                         gaze_yaw=0.5, gaze_pitch=10.0, brightness=110.0)
 
 
