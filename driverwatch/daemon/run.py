@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import statistics
 import time
@@ -19,6 +20,7 @@ from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
+from driverwatch import __version__
 from driverwatch.daemon.wiring import JsonlWriter
 from driverwatch.errors import ConfigError
 
@@ -280,7 +282,18 @@ class Daemon:
             "mqtt": self.mqtt.health() if self.mqtt else None,
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
             "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(cam["frames"], 1), 3),
+            "cpu_temp_c": _cpu_temp_c(),
+            "load": round(os.getloadavg()[0], 2),
+            "version": __version__,
         }
+
+
+def _cpu_temp_c() -> float | None:
+    """The SoC temperature (a Pi in a hot car throttles), where the kernel exposes it."""
+    try:
+        return round(int(Path("/sys/class/thermal/thermal_zone0/temp").read_text()) / 1000, 1)
+    except (OSError, ValueError):
+        return None
 
 
 def main(args) -> int:

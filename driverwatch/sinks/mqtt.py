@@ -56,7 +56,7 @@ EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", 
                         "evidence", "time"})
 STATE_KEYS = frozenset({"schema", "t", "time", "state", "calibration", "face_present", "eyes_observable", "eyes",
                         "attention", "drowsiness", "drowsiness_level", "perclos", "blink_rate_per_min", "stress",
-                        "speed_kmh", "snoozed", "active", "degraded", "counts", "last_alert"})
+                        "speed_kmh", "snoozed", "active", "degraded", "counts", "last_alert", "heart_sensor"})
 STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "camera_connected",
                         "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
                         "queue_depth", "cpu_temp_c", "load", "version"})
