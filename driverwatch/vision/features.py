@@ -67,20 +67,39 @@ _CANONICAL = np.array(
 # when talking or yawning and would tilt the fitted pitch.
 _RIGID = np.flatnonzero(_CANONICAL[:, 1] > -2.5)
 _CANON_RIGID = _CANONICAL[_RIGID] - _CANONICAL[_RIGID].mean(0)
+_CANON_RIGID_SS = float((_CANON_RIGID**2).sum())
+
+
+# The landmark model's depth (z) is its least reliable output: learnt, and it moves with the
+# mouth (an open jaw added ~5 degrees of pitch-up on rendered faces of known pose). So only the
+# image positions are fitted: each point's depth is the posed canonical face's, alternating with
+# the fit (orthographic Procrustes with unknown depths; every step lowers the same squared error).
+POSE_ITERATIONS = 8
+
+
+def _rotation_fit(p: np.ndarray) -> tuple[np.ndarray, float]:
+    """R and scale s of the least-squares similarity canonical -> p (both centred)."""
+    # einsum + OpenCV's SVD: no BLAS/LAPACK thread pools for a 3x3 problem
+    w, u, vt = cv2.SVDecomp(np.einsum("ni,nj->ij", p, _CANON_RIGID))
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        u[:, 2] *= -1
+        w[2] *= -1
+    return u @ vt, float(w.sum()) / _CANON_RIGID_SS
 
 
 def head_rotation(lm: np.ndarray) -> np.ndarray:
     """Rotation R (3x3) with camera ≈ s·R·canonical + t: a least-squares similarity fit (Umeyama
     1991) of MediaPipe's canonical face model (Apache-2.0, google/mediapipe face_geometry) to the
-    3D landmarks, taken in a right-handed camera frame x = image right, y = up, z = towards the
-    camera (the mesh's depth grows away from the camera, hence the sign flips)."""
+    landmarks' image positions (see POSE_ITERATIONS), in a right-handed camera frame x = image
+    right, y = up, z = towards the camera (the model's depth, growing away from the camera, only
+    seeds the first fit)."""
     p = lm[_RIGID].astype(np.float64) * (1.0, -1.0, -1.0)
     p -= p.mean(0)
-    # einsum + OpenCV's SVD: no BLAS/LAPACK thread pools for a 3x3 problem
-    _, u, vt = cv2.SVDecomp(np.einsum("ni,nj->ij", p, _CANON_RIGID))
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        u[:, 2] *= -1
-    return u @ vt
+    r, s = _rotation_fit(p)
+    for _ in range(POSE_ITERATIONS):
+        p[:, 2] = s * (_CANON_RIGID @ r[2])
+        r, s = _rotation_fit(p)
+    return r
 
 
 def euler_angles(r: np.ndarray) -> tuple[float, float, float]:

@@ -66,6 +66,21 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray,
     return s, rot, md - s * rot @ ms
 
 
+def photo_pose(p: np.ndarray, iterations: int = 50) -> tuple[float, np.ndarray, np.ndarray]:
+    """s, R, t of the canonical face seen in the photo, from the landmarks' image positions only.
+    A photo gives no depth (the landmark model's z is a learnt guess), so each landmark takes the
+    depth of the posed canonical face, alternating with the fit. The mesh built from it keeps the
+    photo's x/y and the canonical depth in one consistent frame: fitting the canonical face to it
+    unrotated gives the identity. (Unrotating with a fit that used the model's z, then swapping in
+    the canonical depth, left the mesh pitched ~2 degrees and its profile out of true.)"""
+    p = np.array(p, dtype=np.float64)
+    can = canonical_vertices()
+    for _ in range(iterations):
+        s, rot, t = similarity_fit(can, p)
+        p[:, 2] = (s * can @ rot.T + t)[:, 2]
+    return similarity_fit(can, p)
+
+
 @dataclass(frozen=True)
 class FaceModel:
     texture: np.ndarray  # BGR photo
@@ -81,9 +96,8 @@ class FaceModel:
             raise InputError(f"need 468 3D face landmarks, got shape {lm.shape}")
         # photo pixels (x right, y down, z away) -> right-handed (x right, y up, z towards camera)
         p = lm * np.array([1.0, -1.0, -1.0])
-        s, rot, t = similarity_fit(canonical_vertices(), p)
+        s, rot, t = photo_pose(p)
         verts = (p - t) @ rot / s
-        verts[:, 2] = canonical_vertices()[:, 2]  # depth of the canonical face: the photo gives none
         img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
         return cls(img, lm[:, :2].astype(np.float32), verts, _hair_colour(img, lm), _skin_colour(img, lm))
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from driverwatch.sources.scenario import face as fm
 
-RENDERER_VERSION = "4"
+RENDERER_VERSION = "5"
 FACE_WIDTH_CM = 14.0
 # A full yawn: the jaw rotates ~25 degrees (incisal opening ~45 mm), the lip corners draw in
 # towards an oval (~30 % narrower), the upper lip lifts a few mm. Speech opens the jaw a little
@@ -64,7 +64,7 @@ class Renderer:
         self.noise, self.blur = float(noise), float(blur)
         self.f = float(width)  # ~53 degrees horizontal field of view
         self.dist = FACE_WIDTH_CM * self.f / (face_frac * width)
-        self.cx, self.cy = width / 2.0, height * 0.45
+        self.cx, self.cy = width / 2.0, height / 2.0  # principal point: the image centre, as in a real camera
         self.rng = np.random.default_rng(seed)
         self.tris = fm.triangles()
         v = face.vertices
