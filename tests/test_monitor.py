@@ -260,13 +260,18 @@ def test_long_glance_speed_bands(kmh, limit):
     assert bool(starts(ev, "long_distraction")) == (kmh is not None)  # a configured band applies
 
 
-def test_blink_during_a_squint_is_dated_from_the_lids_leaving_the_squint():
+def test_closure_onset_from_the_resting_lid_level():
     # Yawning or smiling narrows the eyes to just past the blink-onset closure for seconds; a normal
     # blink during it is a blink, not a long closure dated back to the start of the squint.
     s = Script(T0 + 10, lids=[(T0, 4.0, 0.78)], closed=[(T0 + 2.0, 0.25)])
     ev, _ = run(s)
     assert kinds(ev) == ["blink"]
     assert starts(ev, "blink")[0].t_start == pytest.approx(T0 + 2.0, abs=1 / 30 + 1e-6)
+    # Lids resting just short of the closed level (closure 0.78) and then past it are one closure
+    # from where they left the open level: a microsleep from T0.
+    ev, _ = run(Script(T0 + 10, lids=[(T0, 1.0, 0.337)], closed=[(T0 + 1.0, 0.6)]))
+    assert kinds(ev)[:1] == ["microsleep"]
+    assert starts(ev, "microsleep")[0].t_start == pytest.approx(T0, abs=1 / 30 + 1e-6)
 
 
 def test_snooze_mutes_notices_only():

@@ -61,10 +61,11 @@ class EyesConfig(Section):
         "moving), so onsets do not lag by the frames the lid takes to close.")
     fall_stall_s: float = Field(
         0.25, gt=0, title="Lid fall stall",
-        description="Seconds without further closing after which a partial closure is a resting level "
-        "(a squint while yawning, smiling or in glare), not the start of a blink: a later blink's onset "
-        "is then dated from where the lids leave that level, not from the squint. Lids close within "
-        "≈ 0.1 s in a blink and keep moving in slow drowsy closures.")
+        description="Seconds without further closing after which a partial closure (below "
+        "`open_closure`) is a resting level (a squint while yawning, smiling or in glare), not the start "
+        "of a blink: a later blink's onset is then dated from where the lids leave that level, not from "
+        "the squint. Lids close within ≈ 0.1 s in a blink and keep moving in slow drowsy closures; lids "
+        "resting nearer closed than open are a closure in progress.")
     open_closure: float = Field(
         0.5, gt=0, le=1, title="Closure that ends a blink",
         description="The eyes count as open again below this closure (hysteresis against landmark noise).")

@@ -112,8 +112,8 @@ class EyeTracker:
             self._fall_forward = not down
         elif c > self._fall_max + STALL_EPS:
             self._fall_max, self._fall_max_t = c, t
-        elif t - self._fall_max_t >= cfg.fall_stall_s - 1e-6:  # the lids stopped: a resting level
-            self._fall, self._rest = None, c
+        elif c < cfg.open_closure and t - self._fall_max_t >= cfg.fall_stall_s - 1e-6:
+            self._fall, self._rest = None, c  # the lids stopped more open than closed: a squint
 
         if self.state in (UNKNOWN, OPEN):
             # A fall that began with the gaze forward is a closure even when the gaze estimate then
