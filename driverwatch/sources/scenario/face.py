@@ -70,11 +70,13 @@ def photo_pose(p: np.ndarray, iterations: int = 50) -> tuple[float, np.ndarray, 
     """s, R, t of the canonical face seen in the photo, from the landmarks' image positions only.
     A photo gives no depth (the landmark model's z is a learnt guess), so each landmark takes the
     depth of the posed canonical face, alternating with the fit. The mesh built from it keeps the
-    photo's x/y and the canonical depth in one consistent frame: fitting the canonical face to it
-    unrotated gives the identity. (Unrotating with a fit that used the model's z, then swapping in
-    the canonical depth, left the mesh pitched ~2 degrees and its profile out of true.)"""
-    p = np.array(p, dtype=np.float64)
+    photo's x/y and the canonical depth in one frame, and its points above the mouth (those the
+    pose fit uses; the photo's smile is not its head pose) fit the canonical face unrotated. (A fit
+    of all points with the model's z, then the canonical depth swapped in, left a frontal render
+    reading 2-5 degrees pitched.)"""
     can = canonical_vertices()
+    rigid = can[:, 1] > -2.5  # as driverwatch.vision.features._RIGID
+    can, p = can[rigid], np.array(p, dtype=np.float64)[rigid]
     for _ in range(iterations):
         s, rot, t = similarity_fit(can, p)
         p[:, 2] = (s * can @ rot.T + t)[:, 2]

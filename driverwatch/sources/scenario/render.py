@@ -17,7 +17,7 @@ import numpy as np
 
 from driverwatch.sources.scenario import face as fm
 
-RENDERER_VERSION = "5"
+RENDERER_VERSION = "6"
 FACE_WIDTH_CM = 14.0
 # A full yawn: the jaw rotates ~25 degrees (incisal opening ~45 mm), the lip corners draw in
 # towards an oval (~30 % narrower), the upper lip lifts a few mm. Speech opens the jaw a little
