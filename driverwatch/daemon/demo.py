@@ -92,7 +92,7 @@ def main(args) -> int:
             from driverwatch.sinks.report import render_report
 
             report = out / "report.png"
-            render_report(out / "frames.jsonl", out / "events.jsonl", report)
+            render_report(out / "frames.jsonl", out / "events.jsonl", report, title=f"driverwatch demo: {video.name}")
         except ImportError as err:
             log.warning("no timeline plot (%s): pip install 'driverwatch[report]'", err)
             report = None
