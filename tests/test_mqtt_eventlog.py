@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-
-from driverwatch.errors import InputError
 from driverwatch.monitor.events import Condition, EventIds
 from driverwatch.sinks.eventlog import EventLog
 
@@ -39,11 +36,18 @@ def test_nan_evidence_and_keeps_given_time(tmp_path):
     assert line == {"id": "a", "time": "2026-01-01T00:00:00.000Z", "evidence": {"perclos": None}}
 
 
-def test_unwritable_dir_is_a_clear_error(tmp_path):
+def test_unwritable_dir_is_logged_once_and_writes_are_skipped(tmp_path, caplog):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(InputError, match="event log .*cannot open"):
-        EventLog(blocker / "log")
+    with caplog.at_level(logging.ERROR, logger="driverwatch.sinks.eventlog"):
+        log = EventLog(blocker / "log")
+        for i in range(3):
+            log.write({"id": str(i)})
+        log.close()
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "event log" in msgs[0] and "cannot open" in msgs[0]
+    assert log.error is not None and "cannot open" in log.error
+    assert blocker.read_text() == "x"
 
 
 def test_write_failure_is_logged_not_raised(tmp_path, caplog):

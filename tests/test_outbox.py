@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import time
 
@@ -70,11 +71,51 @@ def test_expire_by_age(tmp_path):
     ob.close()
 
 
-def test_corrupt_file_is_a_clear_error(tmp_path):
+def test_corrupt_file_is_moved_aside_and_a_fresh_outbox_starts(tmp_path, caplog):
     bad = tmp_path / "o.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(InputError, match="outbox .*o.sqlite.*cannot open SQLite"):
-        Outbox(bad)
+    (tmp_path / "o.sqlite.corrupt-1").write_bytes(b"an earlier one")
+    with caplog.at_level(logging.ERROR, logger="driverwatch.sinks.outbox"):
+        ob = Outbox(bad)
+    assert ob.depth() == 0
+    assert ob.put("t/events", _payload(1), PRIORITY["info"]) is not None
+    ob.close()
+    assert (tmp_path / "o.sqlite.corrupt-2").read_bytes() == b"this is not a database" * 100
+    assert (tmp_path / "o.sqlite.corrupt-1").read_bytes() == b"an earlier one"
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "damaged" in lines[0] and "o.sqlite.corrupt-2" in lines[0]
+    assert Outbox(bad).depth() == 1  # the fresh file is a good outbox
+
+
+def test_damaged_pages_fail_quick_check_and_are_moved_aside(tmp_path):
+    path = tmp_path / "o.sqlite"
+    ob = Outbox(path)
+    for i in range(300):
+        ob.put("t/events", _payload(i), PRIORITY["info"])
+    ob.checkpoint()
+    ob.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 8 * page
+    data[3 * page:6 * page] = bytes(range(256)) * (3 * page // 256)  # header intact, b-tree pages garbage
+    path.write_bytes(bytes(data))
+    ob = Outbox(path)
+    assert ob.depth() == 0
+    assert (tmp_path / "o.sqlite.corrupt-1").exists()
+    ob.close()
+
+
+def test_unusable_outbox_path_is_a_clear_error(tmp_path):
+    bad = tmp_path / "o.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    tmp_path.chmod(0o500)  # cannot rename the file nor create a new one
+    try:
+        if os.access(tmp_path, os.W_OK):
+            pytest.skip("running as root: directory permissions are not enforced")
+        with pytest.raises(InputError, match="outbox .*o.sqlite.*cannot open SQLite"):
+            Outbox(bad)
+    finally:
+        tmp_path.chmod(0o700)
 
 
 @pytest.fixture

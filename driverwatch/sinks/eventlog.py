@@ -1,8 +1,8 @@
 """Local event log: every event as one JSON line, rotated by size (events.jsonl, .1, .2 ...).
 
 Built on the standard library's RotatingFileHandler (thread-safe, flushes each line). A write that
-fails (disk full, read-only file system) is logged once a minute and skipped; it never raises into
-the monitor loop.
+fails (disk full, read-only file system) is logged once a minute and skipped, and a log directory
+that cannot be opened is logged once (`EventLog.error`): it never raises into the monitor loop.
 """
 
 from __future__ import annotations
@@ -11,18 +11,13 @@ import itertools
 import json
 import logging
 import logging.handlers
-from datetime import UTC, datetime
 from pathlib import Path
 
-from driverwatch.sinks.outbox import RateLimitedLog
+from driverwatch.clock import utc_now_iso
+from driverwatch.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 _ids = itertools.count()
-
-
-def utc_now_iso() -> str:
-    """UTC wall clock, ISO 8601 with milliseconds and a Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Handler(logging.handlers.RotatingFileHandler):
@@ -42,14 +37,17 @@ class EventLog:
     def __init__(self, dir: str | Path, max_bytes: int = 5_000_000, backups: int = 5,
                  filename: str = "events.jsonl"):
         self.path = Path(dir) / filename
+        self.error: str | None = None  # why events are not being written, for health reports
+        self._handler = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handler = _Handler(self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8",
                                warn=RateLimitedLog(log))
         except OSError as err:
-            from driverwatch.errors import InputError
-
-            raise InputError(f"event log {self.path}: cannot open: {err.strerror or err}") from None
+            # Chimes and MQTT must not stop for want of a log file: say so once and carry on.
+            self.error = f"event log {self.path}: cannot open: {err.strerror or err}"
+            log.error("%s; events are not logged locally (MQTT, if configured, still gets them)", self.error)
+            return
         handler.setFormatter(logging.Formatter("%(message)s"))
         # A private logger, not attached to the root: events never mix with diagnostics.
         self._logger = logging.Logger(f"driverwatch.eventlog.{next(_ids)}")
@@ -58,6 +56,8 @@ class EventLog:
         self._handler = handler
 
     def write(self, event: dict) -> None:
+        if self._handler is None:
+            return
         if "time" not in event:
             event = {**event, "time": utc_now_iso()}
         try:
@@ -67,6 +67,8 @@ class EventLog:
         self._logger.info(line)
 
     def close(self) -> None:
+        if self._handler is None:
+            return
         self._logger.removeHandler(self._handler)
         self._handler.close()
 

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from driverwatch.ratelimit import RateLimitedLog
+
 log = logging.getLogger(__name__)
 
 # Priorities: higher survives longer when the outbox is full.
@@ -50,35 +52,6 @@ class Message:
     queued: float
 
 
-class RateLimitedLog:
-    """Logs a message for a key at most once per `interval` seconds; counts what it suppressed."""
-
-    def __init__(self, logger: logging.Logger, interval: float = 60.0):
-        self.logger = logger
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._suppressed: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, key: str, level: int, msg: str, *args) -> None:
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self.interval:
-                self._suppressed[key] = self._suppressed.get(key, 0) + 1
-                return
-            self._last[key] = now
-            n = self._suppressed.pop(key, 0)
-        if n:
-            msg += f" ({n} similar messages suppressed)"
-        self.logger.log(level, msg, *args)
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._last.pop(key, None)
-            self._suppressed.pop(key, None)
-
-
 class Outbox:
     def __init__(self, path: str | Path, max_bytes: int = 20_000_000, max_age_s: float = 7 * 86400,
                  sync: str = "normal"):
@@ -91,7 +64,25 @@ class Outbox:
         self._rlock = threading.Lock()  # the reader connection
         self._closed: int | None = None  # depth at close()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._open(sync)
+        except sqlite3.DatabaseError as err:
+            # A power cut on an SD card can leave a damaged file: losing queued telemetry beats a
+            # daemon that cannot start (the chimes must not depend on the outbox).
+            try:
+                aside = self._move_aside()
+                self._open(sync)
+            except (OSError, sqlite3.DatabaseError) as err2:
+                from driverwatch.errors import InputError
+
+                raise InputError(f"outbox {self.path}: cannot open SQLite database: {err}; "
+                                 f"starting a fresh one failed too: {err2}") from None
+            log.error("outbox %s is damaged (%s): moved it to %s and started an empty outbox",
+                      self.path, err, aside.name)
+
+    def _open(self, sync: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._rdb = None
+        try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
@@ -100,15 +91,32 @@ class Outbox:
             page = self._db.execute("PRAGMA page_size").fetchone()[0]
             self._db.execute(f"PRAGMA max_page_count={max(64, 4 * self.max_bytes // page)}")
             self._db.executescript(_SCHEMA)
-            self._db.execute("PRAGMA quick_check").fetchone()
+            check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check}")
             self._bytes = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM outbox").fetchone()[0]
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoint() does it, off the caller's path
             self._rdb = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
             self._rdb.execute("PRAGMA wal_autocheckpoint=0")
-        except sqlite3.DatabaseError as err:
-            from driverwatch.errors import InputError
+        except sqlite3.DatabaseError:
+            for db in (self._rdb, self._db):
+                if db is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.close()
+            raise
 
-            raise InputError(f"outbox {self.path}: cannot open SQLite database: {err}") from None
+    def _move_aside(self) -> Path:
+        """Rename the damaged file (and its WAL/SHM) to <name>.corrupt-<n>, n the first free number."""
+        n = 1
+        while self.path.with_name(f"{self.path.name}.corrupt-{n}").exists():
+            n += 1
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{n}")
+        self.path.rename(aside)
+        for ext in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + ext)
+            if side.exists():
+                side.rename(aside.with_name(aside.name + ext))
+        return aside
 
     # -- caller side -------------------------------------------------------------------------------
     def put(self, topic: str, payload: bytes, priority: int, queued: float | None = None) -> int | None:
