@@ -74,7 +74,8 @@ class AttentionTracker:
         total = sum(b - max(a, lo) for a, b in glances)
         return total, (max(glances[0][0], lo) if glances else None)
 
-    def update(self, s: Signals, eyes_closed: bool, suppress_away: bool) -> None:
+    def update(self, s: Signals, eyes_closed: bool, suppress_away: bool, closed_since: float | None = None) -> None:
+        """`closed_since`: the closure's onset (dated back to the start of the lid fall)."""
         t, c = s.t, self.cfg
         new = self._classify(s, eyes_closed)
         if new == OFF and self.away_since is None:
@@ -97,7 +98,7 @@ class AttentionTracker:
         inattentive = eyes_closed or (new == OFF and not suppress_away)
         if inattentive:
             if self.inattentive_since is None:
-                self.inattentive_since = t
+                self.inattentive_since = closed_since if eyes_closed and closed_since is not None else t
         else:
             self.inattentive_since = None
             if new == ON:

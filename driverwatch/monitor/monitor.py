@@ -145,7 +145,7 @@ class Monitor:
                                   "eyes_shut_share": round(n.closed_share, 2)})
         kmh = self.kmh(t)
         suppress = kmh is not None and kmh < cfg.attention.min_speed_kmh
-        self.attention.update(s, closed, suppress)
+        self.attention.update(s, closed, suppress, self.eyes.onset)
         support = self._stress.drowsy_support if self._stress is not None else None
         self.drowsiness.update(t, self.eyes.perclos(), support)
         out += self._rules(t, kmh, suppress)
