@@ -12,6 +12,7 @@ import tty
 import numpy as np
 import pytest
 from fixtures.data import shared_file
+from support.util import wait_for
 
 from driverwatch.config.heart import HeartConfig
 from driverwatch.errors import PermissionDeniedError
@@ -24,15 +25,6 @@ def _sim(*args: str) -> tuple[subprocess.Popen, str]:
     dev = p.stdout.readline().strip()
     assert dev.startswith("/dev/"), p.stderr.read()
     return p, dev
-
-
-def _wait(pred, timeout: float, step: float = 0.02) -> float | None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return time.monotonic() - t0
-        time.sleep(step)
-    return None
 
 
 def _heartpy_bpm(data: np.ndarray, fs: float) -> float:
@@ -96,16 +88,31 @@ def test_garbage_is_counted_and_every_valid_value_parsed():
     got: list[float] = []
     cfg = HeartConfig(port=os.ttyname(slave), protocol="bpm")
     sensor = HeartSensor(cfg, on_samples=lambda s: got.extend(v for _, _, v in s)).start()
+    polled, errors, done = [], [], threading.Event()
+
+    def poll():  # the daemon's stats code reads the counters while the reader thread adds new reasons
+        while not done.is_set():
+            try:
+                polled.append(sensor.counters())
+            except Exception as err:  # noqa: BLE001 (the failure this test is about)
+                errors.append(err)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     try:
         data = b"\n" + b"\n".join(lines) + b"\n"  # leading newline: the first (partial) line is empty
         th = _writer(master, [data[i:i + 997] for i in range(0, len(data), 997)])
         th.join(timeout=30)
-        assert _wait(lambda: len(got) >= len(valid), 10)
+        assert wait_for(lambda: len(got) >= len(valid), 10)
         time.sleep(0.3)
     finally:
+        done.set()
+        poller.join(timeout=5)
         sensor.stop()
         os.close(master)
         os.close(slave)
+    assert not errors, errors[:1]
+    assert len(polled) > 10 and polled[0].get("lines_valid", 0) <= polled[-1]["lines_valid"]
     c = sensor.counters()
     assert got == valid
     assert c["lines_valid"] == len(valid)
@@ -121,17 +128,19 @@ def test_unplug_and_replug_at_the_same_path(tmp_path):
     cfg = HeartConfig(port=link, protocol="auto")
     sensor = HeartSensor(cfg).start()
     try:
-        assert _wait(lambda: sensor.state == "ok", 5), sensor.counters()
+        assert wait_for(lambda: sensor.state == "ok", 5), sensor.counters()
         sim.kill()  # the device goes away: the pty master closes
         sim.wait()
-        lost_after = _wait(lambda: sensor.state == "lost", 5)
-        assert lost_after is not None and lost_after <= 3.0, lost_after
+        t_kill = time.monotonic()
+        assert wait_for(lambda: sensor.state == "lost", 5, step=0.02), sensor.counters()
+        lost_after = time.monotonic() - t_kill
+        assert lost_after <= 3.0, lost_after
         assert any(not hf.sensor_ok for hf in sensor.drain())
         sim2, dev2 = _sim(str(path), "--rate", "100", "--loop", "--link", link)
         try:
             assert os.path.realpath(link) == dev2
-            assert _wait(lambda: sensor.state == "ok", 5) is not None, sensor.counters()
-            assert _wait(lambda: any(hf.sensor_ok for hf in sensor.drain()), 5) is not None
+            assert wait_for(lambda: sensor.state == "ok", 5), sensor.counters()
+            assert wait_for(lambda: any(hf.sensor_ok for hf in sensor.drain()), 5)
             c = sensor.counters()
             assert c["connects"] == 2 and c["disconnects"] == 1 and c["lost"] == 1
         finally:

@@ -176,3 +176,15 @@ def test_rr_filter_follows_a_real_change_of_rate():
     rr = [1000] * 6 + [600] * 12
     accepted = [f.accept(x) for x in rr]
     assert not accepted[6] and all(accepted[-5:])
+
+
+def test_new_beats_stays_bounded_when_nobody_clears_it():
+    """The live sensor never reads `new_beats`: a day of beats must not pile up in memory."""
+    pipe = HeartPipeline(HeartConfig())
+    t = 0.0
+    for _ in range(20_000):  # ~4.6 h at 72 bpm
+        t += 0.833
+        pipe.add_rr(t, 833.0)
+    assert pipe.n_beats == 20_000
+    assert 0 < len(pipe.new_beats) <= 5000
+    assert pipe.new_beats[-1] == pytest.approx(t)  # the newest are kept, the oldest forgotten

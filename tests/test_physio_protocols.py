@@ -118,3 +118,31 @@ def test_drowsiness_support_is_a_flag_never_an_event():
     assert sm.drowsy_support is True and sm.level == "normal"
     _feed(sm, 200, 201, hr=63.0, rmssd=None)
     assert sm.drowsy_support is None
+
+
+def test_heart_features_closes_its_outputs_when_the_caller_stops_early(tmp_path):
+    from driverwatch.physio.replay import close_outputs, heart_features
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config")
+    add_heart_arguments(ap)
+    beats = tmp_path / "beats.txt"
+    args = ap.parse_args(["--heart", str(shared_file("data/ppg/heartpy_data2.csv")), "--beats-out", str(beats)])
+    it = heart_features(args)
+    first = [next(it) for _ in range(5)]
+    assert [f.t for f in first] == sorted(f.t for f in first)
+    close_outputs(args)  # what `replay` does in its finally, whether or not the iteration ended
+    written = np.loadtxt(beats)  # flushed and closed: the beats before the 5th record are all there
+    assert written.size >= 3 and np.all(np.diff(written) > 0.25) and written[-1] <= first[-1].t
+    it.close()
+
+
+def test_bad_lines_are_logged_once_a_minute_per_reason_and_all_counted(caplog):
+    p = LineParser(HeartConfig(protocol="bpm"))
+    with caplog.at_level("WARNING", logger="driverwatch.heart"):
+        for i in range(500):
+            p.parse(b"\xff\xfe", float(i))
+            p.parse(b"BPM:999", float(i))
+    assert p.counts["garbage"] == 500 and p.counts["out_of_range"] == 500
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 2 and {"garbage", "out of range"} == {m.split("skipped ")[1].split(" line")[0] for m in msgs}

@@ -20,6 +20,7 @@ from driverwatch.samples import HeartFeatures
 _FS_ESTIMATE_S = 2.0  # seconds of raw samples used to measure their rate
 _MIN_RR_FOR_HRV = 10  # accepted intervals needed for RMSSD / SDNN / pNN50
 _LF_HF_MIN_QUALITY = 0.9
+_NEW_BEATS_MAX = 4096  # ~30 min of beats at 140 bpm; callers clear it every chunk
 _MIN_FS = 20.0  # Hz; PPG peaks need >= ~20 Hz, the detector's band reaches 8 Hz (ECG: 20 Hz)
 
 
@@ -40,9 +41,10 @@ class HeartPipeline:
         self._last_beat_t: float | None = None
         self._next_emit: float | None = None
         self._t_first: float | None = None
-        self.new_beats: list[float] = []  # beat times since the caller last cleared it
+        # Beat times since the caller last cleared it (replay's --beats-out). Bounded: the live
+        # path never reads it, and an unattended daemon must not grow by one float per beat.
+        self.new_beats: deque[float] = deque(maxlen=_NEW_BEATS_MAX)
         self.n_beats = 0
-        self.n_rejected = 0
 
     # -- inputs ------------------------------------------------------------------------------------
     def feed(self, samples: list[tuple[str, float, float]]) -> list[HeartFeatures]:
@@ -146,7 +148,6 @@ class HeartPipeline:
 
     def _push(self, t: float, rr_ms: float, is_beat: bool = True) -> None:
         ok = self.rr_filter.accept(rr_ms)
-        self.n_rejected += not ok
         self._seq += 1
         self._beats.append((t, rr_ms, ok, self._seq if is_beat else -self._seq))
         horizon = t - max(self.cfg.lf_hf_window_s, self.cfg.hrv_window_s, self.cfg.hr_window_s) - 5.0

@@ -5,7 +5,7 @@
   raw   PPG/ECG samples, one per line, optionally with a device time column: "512" or "millis,512"
   json  one object per line with any of "hr" (bpm), "rr" (list of ms), "ts" (device time)
 `auto` recognises the protocol from the first lines (JSON braces, prefixes, a time column, the values'
-range and how fast lines arrive). Bad lines are counted by reason and logged at a decaying rate.
+range and how fast lines arrive). Bad lines are counted by reason and logged at most once a minute per reason.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 from collections import Counter
 
 from driverwatch.config.heart import HeartConfig
+from driverwatch.ratelimit import RateLimitedLog
 
 log = logging.getLogger("driverwatch.heart")
 
@@ -26,7 +27,7 @@ _BPM_PREFIX = re.compile(r"^(?:bpm|hr|heart ?rate|pulse)\b|bpm$", re.I)
 _RR = re.compile(rf"^(?:(?:rr|ibi)\s*[:=]?\s*)?({_NUM})\s*(?:ms)?$", re.I)
 _RR_PREFIX = re.compile(r"^(?:rr|ibi)\b|ms$", re.I)
 _RAW = re.compile(rf"^({_NUM})(?:\s*[,;\t ]\s*({_NUM}))?$")
-_UNIT = {"ms": 1e-3, "us": 1e-6, "s": 1.0}
+TIME_UNIT_S = {"ms": 1e-3, "us": 1e-6, "s": 1.0}  # heart.time_unit -> seconds
 _AUTO_LINES = 8  # plain numbers looked at before `auto` decides
 _RESYNC_S = 2.0  # device/sample clock this far behind arrival (a gap) or jumping: re-anchor
 
@@ -38,8 +39,9 @@ class LineParser:
         self.cfg = cfg = cfg or HeartConfig()
         self.protocol: str | None = None if cfg.protocol == "auto" else cfg.protocol
         self.counts: Counter[str] = Counter()
+        self._warn = RateLimitedLog(log)
         self._auto: list[tuple[float, str]] = []
-        self._unit = _UNIT[cfg.time_unit]
+        self._unit = TIME_UNIT_S[cfg.time_unit]
         self._dev_anchor: tuple[float, float] | None = None  # (device s, local s)
         self._dev_last: float | None = None
         self._raw_anchor: float | None = None
@@ -71,16 +73,11 @@ class LineParser:
         self.counts["lines"] += 1
         self._bad(reason, line)
 
-    @property
-    def n_invalid(self) -> int:
-        return sum(v for k, v in self.counts.items() if k not in ("lines", "valid", "empty"))
-
     # -- internals ---------------------------------------------------------------------------------
     def _bad(self, reason: str, line) -> list[Sample]:
         self.counts[reason] += 1
-        n = self.counts[reason]
-        if n & (n - 1) == 0 and (n < 16 or math.log10(n).is_integer() or n >= 1024):  # 1,2,4,8,1024,2048..
-            log.warning("heart sensor: skipped %s line (%d so far): %.40r", reason.replace("_", " "), n, line)
+        self._warn(reason, logging.WARNING, "heart sensor: skipped %s line (%d so far): %.40r",
+                   reason.replace("_", " "), self.counts[reason], line)
         return []
 
     def _detect(self, text: str, t: float) -> list[Sample]:

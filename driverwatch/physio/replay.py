@@ -1,9 +1,9 @@
 """Heart recordings through the same physio code as a live run, for `driverwatch replay --heart FILE`.
 
-`heart_features(args, cfg)` yields time-ordered `HeartFeatures` (deterministic) and writes
+`HeartReplay(args, cfg).features()` yields time-ordered `HeartFeatures` (deterministic) and writes
 `--heart-out` (one JSON object per feature record, with the stress level) and `--beats-out` (beat
-times in seconds, one per line) as it goes; `close_outputs(args)` closes them. `replay_heart(args)`
-is the whole heart-only replay.
+times in seconds, one per line) as it goes. `heart_features(args, cfg)` is the same as a generator
+that closes the outputs when it ends; `replay_heart(args)` is the whole heart-only replay.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from driverwatch.errors import InputError
 from driverwatch.monitor.events import EventIds
 from driverwatch.monitor.stress import StressMonitor
 from driverwatch.physio.pipeline import HeartPipeline
-from driverwatch.physio.protocols import LineParser
+from driverwatch.physio.protocols import TIME_UNIT_S, LineParser
 from driverwatch.physio.recording import load_recording
 from driverwatch.samples import HeartFeatures
 
 _CHUNK_S = 1.0
-_UNITS = {"ms": 1e-3, "us": 1e-6, "s": 1.0}
 
 
 def add_heart_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,26 +40,6 @@ def add_heart_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--beats-out", metavar="FILE.txt", help="write detected beat times (s), one per line")
 
 
-class _Outputs:
-    def __init__(self, heart_out: str | None, beats_out: str | None):
-        self.heart = open(heart_out, "w", encoding="utf-8") if heart_out else None  # noqa: SIM115
-        self.beats = open(beats_out, "w", encoding="utf-8") if beats_out else None  # noqa: SIM115
-
-    def close(self) -> None:
-        for f in (self.heart, self.beats):
-            if f:
-                f.close()
-
-
-_open: dict[int, _Outputs] = {}
-
-
-def close_outputs(args: argparse.Namespace) -> None:
-    out = _open.pop(id(args), None)
-    if out:
-        out.close()
-
-
 def _samples(rec, cfg) -> Iterator[tuple[str, list]]:
     """("raw", (t, v)) chunks or ("lines", samples) from the parser, in time order."""
     if rec.is_raw:
@@ -73,41 +52,78 @@ def _samples(rec, cfg) -> Iterator[tuple[str, list]]:
         yield "lines", parser.parse(line, t)
 
 
-def heart_features(args: argparse.Namespace, cfg: Config | None = None) -> Iterator[HeartFeatures]:
-    cfg = cfg or load_config(getattr(args, "config", None))
-    hcfg = cfg.heart
-    if getattr(args, "heart_protocol", None):
-        hcfg = hcfg.model_copy(update={"protocol": args.heart_protocol})
-    path = Path(args.heart)
-    if not path.exists() and not path.with_suffix(".hea").exists() and not Path(f"{path}.hea").exists():
-        raise InputError(f"heart recording not found: {path}")
-    rec = load_recording(path, rate=args.heart_rate, channel=args.heart_channel,
-                         time_unit=_UNITS[hcfg.time_unit], protocol=hcfg.protocol)
-    kind = getattr(args, "heart_signal", None) or rec.kind or hcfg.signal
-    pipe = HeartPipeline(hcfg, kind=kind)
-    stress = StressMonitor(hcfg, EventIds(getattr(args, "drive_id", "replay")))
-    out = _Outputs(getattr(args, "heart_out", None), getattr(args, "beats_out", None))
-    _open[id(args)] = out
+class HeartReplay:
+    """One heart recording through the live pipeline. `features()` yields the `HeartFeatures` and
+    writes `--heart-out` / `--beats-out` as it goes; `close()` (or the `with` block) closes them."""
 
-    def emit(feats: list[HeartFeatures]) -> Iterator[HeartFeatures]:
-        if out.beats and pipe.new_beats:
-            out.beats.write("".join(f"{b:.4f}\n" for b in pipe.new_beats))
-        pipe.new_beats.clear()
+    def __init__(self, args: argparse.Namespace, cfg: Config | None = None):
+        cfg = cfg or load_config(getattr(args, "config", None))
+        hcfg = cfg.heart
+        if getattr(args, "heart_protocol", None):
+            hcfg = hcfg.model_copy(update={"protocol": args.heart_protocol})
+        path = Path(args.heart)
+        if not path.exists() and not path.with_suffix(".hea").exists() and not Path(f"{path}.hea").exists():
+            raise InputError(f"heart recording not found: {path}")
+        self.cfg = hcfg
+        self.rec = load_recording(path, rate=args.heart_rate, channel=args.heart_channel,
+                                  time_unit=TIME_UNIT_S[hcfg.time_unit], protocol=hcfg.protocol)
+        kind = getattr(args, "heart_signal", None) or self.rec.kind or hcfg.signal
+        self.pipeline = HeartPipeline(hcfg, kind=kind)
+        heart_out, beats_out = getattr(args, "heart_out", None), getattr(args, "beats_out", None)
+        # The stress level in --heart-out rows: the same StressMonitor the daemon's Monitor runs.
+        self.stress = StressMonitor(hcfg, EventIds(getattr(args, "drive_id", "replay"))) if heart_out else None
+        self._heart = open(heart_out, "w", encoding="utf-8") if heart_out else None  # noqa: SIM115
+        self._beats = open(beats_out, "w", encoding="utf-8") if beats_out else None  # noqa: SIM115
+
+    def __enter__(self) -> HeartReplay:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for f in (self._heart, self._beats):
+            if f:
+                f.close()
+        self._heart = self._beats = None
+
+    def features(self) -> Iterator[HeartFeatures]:
+        pipe = self.pipeline
+        for what, item in _samples(self.rec, self.cfg):
+            yield from self._emit(pipe.add_raw(*item) if what == "raw" else pipe.feed(item))
+        yield from self._emit(pipe.finish())
+        if pipe.n_beats == 0 and self.rec.is_raw:
+            raise InputError(f"no heart beats found in {self.rec.source} "
+                             f"(wrong --heart-channel or --heart-signal?)")
+
+    def _emit(self, feats: list[HeartFeatures]) -> Iterator[HeartFeatures]:
+        beats = self.pipeline.new_beats
+        if self._beats and beats:
+            self._beats.write("".join(f"{b:.4f}\n" for b in beats))
+        beats.clear()
         for hf in feats:
-            stress.update(hf)
-            if out.heart:
+            if self.stress is not None and self._heart:
+                self.stress.update(hf)
                 row = hf.to_json()
-                row["stress"] = stress.level
-                row["stress_score"] = stress.snapshot()["score"]
-                out.heart.write(json.dumps(row) + "\n")
+                row["stress"] = self.stress.level
+                row["stress_score"] = self.stress.snapshot()["score"]
+                self._heart.write(json.dumps(row) + "\n")
             yield hf
 
-    for what, item in _samples(rec, hcfg):
-        feats = pipe.add_raw(*item) if what == "raw" else pipe.feed(item)
-        yield from emit(feats)
-    yield from emit(pipe.finish())
-    if pipe.n_beats == 0 and rec.is_raw:
-        raise InputError(f"no heart beats found in {rec.source} (wrong --heart-channel or --heart-signal?)")
+
+def heart_features(args: argparse.Namespace, cfg: Config | None = None) -> Iterator[HeartFeatures]:
+    """`HeartReplay(args, cfg).features()`; the outputs close when the iteration ends (or
+    `close_outputs(args)` is called, for a caller that stops early)."""
+    replay = HeartReplay(args, cfg)
+    args._heart_replay = replay
+    with replay:
+        yield from replay.features()
+
+
+def close_outputs(args: argparse.Namespace) -> None:
+    replay = getattr(args, "_heart_replay", None)
+    if replay is not None:
+        replay.close()
 
 
 def replay_heart(args: argparse.Namespace) -> int:

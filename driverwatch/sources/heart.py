@@ -22,6 +22,7 @@ from driverwatch.config.heart import HeartConfig
 from driverwatch.errors import DeviceError, InputError, PermissionDeniedError
 from driverwatch.physio.pipeline import HeartPipeline
 from driverwatch.physio.protocols import LineParser
+from driverwatch.ratelimit import RateLimitedLog
 from driverwatch.samples import HeartFeatures
 
 log = logging.getLogger("driverwatch.heart")
@@ -75,7 +76,8 @@ class HeartSensor:
         self._buf = b""
         self._discarding = False
         self._skip_partial = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # stats, parser, pipeline: the reader thread vs counters()
+        self._warn = RateLimitedLog(log)
         self._last_error = ""
 
     # -- consumer side -----------------------------------------------------------------------------
@@ -100,12 +102,6 @@ class HeartSensor:
             self._thread.join(timeout=2)
         self._close()
 
-    def get(self, timeout: float | None = None) -> HeartFeatures | None:
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
     def drain(self) -> list[HeartFeatures]:
         out = []
         while True:
@@ -113,7 +109,6 @@ class HeartSensor:
                 out.append(self.queue.get_nowait())
             except queue.Empty:
                 return out
-
 
     @property
     def connected(self) -> bool:
@@ -125,7 +120,7 @@ class HeartSensor:
         return self._last_error
 
     def counters(self) -> dict:
-        with self._lock:
+        with self._lock:  # the reader thread changes all of these under the same lock
             return {"state": self.state, **self.stats, **{f"lines_{k}": v for k, v in self.parser.counts.items()},
                     "protocol": self.parser.protocol, "beats": self.pipeline.n_beats}
 
@@ -138,12 +133,18 @@ class HeartSensor:
             except queue.Full:
                 try:
                     self.queue.get_nowait()
-                    self.stats["dropped"] += 1
+                    self._count("dropped")
                 except queue.Empty:
                     pass
 
+    def _count(self, key: str) -> int:
+        with self._lock:
+            self.stats[key] += 1
+            return self.stats[key]
+
     def _connected(self) -> None:
-        self.stats["connects"] += 1
+        self._count("connects")
+        self._warn.reset("open")
         self._buf = b""
         self._discarding = False
         self._skip_partial = True  # joined mid-stream: the first line may be cut
@@ -170,9 +171,8 @@ class HeartSensor:
                     backoff = _BACKOFF_MIN
                 except DeviceError as err:
                     self._last_error = str(err)
-                    if self.stats["open_failures"] in (0, 10) or self.stats["open_failures"] % 100 == 0:
-                        log.warning("%s; retrying", err)
-                    self.stats["open_failures"] += 1
+                    self._warn("open", logging.WARNING, "%s; retrying", err)
+                    self._count("open_failures")
                     self._check_lost(self.clock())
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, _BACKOFF_MAX)
@@ -182,7 +182,7 @@ class HeartSensor:
             except (serial.SerialException, OSError, TypeError) as err:
                 self._last_error = f"heart sensor port {self.cfg.port} lost: {err}"
                 log.warning("%s", self._last_error)
-                self.stats["disconnects"] += 1
+                self._count("disconnects")
                 self._close()
                 self._check_lost(self.clock())
                 continue
@@ -194,6 +194,10 @@ class HeartSensor:
                 self._stop.wait(_BATCH_S)  # let lines gather: one wake-up per batch, not per line
 
     def _lines(self, data: bytes, now: float) -> None:
+        with self._lock:  # counters() reads the stats, the parser's counts and the pipeline
+            self._lines_locked(data, now)
+
+    def _lines_locked(self, data: bytes, now: float) -> None:
         self.stats["bytes"] += len(data)
         *lines, rest = (self._buf + data).split(b"\n")
         if self._discarding:  # inside an oversized line (already counted): drop up to its newline
@@ -205,36 +209,34 @@ class HeartSensor:
             self.parser.invalid("too_long", rest[:40])
             rest, self._discarding = b"", True
         self._buf = rest
-        with self._lock:
-            for line in lines:
-                if self._skip_partial:
-                    self._skip_partial = False
-                    if line:
-                        self.parser.invalid("partial", line)
-                    continue
-                if len(line) > MAX_LINE:
-                    self.parser.invalid("too_long", line[:40])
-                    continue
-                samples = self.parser.parse(line.rstrip(b"\r"), now)
-                if samples:
-                    if self.on_samples:
-                        self.on_samples(samples)
-                    self._last_valid = now
-                    if self.state != "ok":
-                        self._last_error = ""
-                        if self.state == "lost":
-                            log.warning("heart sensor: data is back")
-                        self.state = "ok"
-                    try:
-                        feats = self.pipeline.feed(samples)
-                    except InputError as err:  # e.g. "raw" samples far too slow: start over, say why
-                        self.stats["pipeline_errors"] += 1
-                        if self.stats["pipeline_errors"] in (1, 10, 100):
-                            log.warning("heart sensor: %s", err)
-                        self.pipeline = HeartPipeline(self.cfg)
-                        feats = []
-                    for hf in feats:
-                        self._put(hf)
+        for line in lines:
+            if self._skip_partial:
+                self._skip_partial = False
+                if line:
+                    self.parser.invalid("partial", line)
+                continue
+            if len(line) > MAX_LINE:
+                self.parser.invalid("too_long", line[:40])
+                continue
+            samples = self.parser.parse(line.rstrip(b"\r"), now)
+            if samples:
+                if self.on_samples:
+                    self.on_samples(samples)
+                self._last_valid = now
+                if self.state != "ok":
+                    self._last_error = ""
+                    if self.state == "lost":
+                        log.warning("heart sensor: data is back")
+                    self.state = "ok"
+                try:
+                    feats = self.pipeline.feed(samples)
+                except InputError as err:  # e.g. "raw" samples far too slow: start over, say why
+                    self.stats["pipeline_errors"] += 1
+                    self._warn("pipeline", logging.WARNING, "heart sensor: %s", err)
+                    self.pipeline = HeartPipeline(self.cfg)
+                    feats = []
+                for hf in feats:
+                    self._put(hf)
 
     def _check_lost(self, now: float) -> None:
         since = self._last_valid if self._last_valid is not None else self._since
@@ -242,7 +244,7 @@ class HeartSensor:
             return
         if self.state != "lost":
             self.state = "lost"
-            self.stats["lost"] += 1
+            self._count("lost")
             self._last_error = self._last_error or f"no valid data from {self.cfg.port}"
             log.warning("heart sensor: no valid data for %.1f s: sensor lost", now - since)
             self._last_lost_emit = -float("inf")
