@@ -90,7 +90,7 @@ def test_serial_ports_configured_present_and_missing(tmp_path):
 
 
 def test_broker_problems_are_named(tmp_path, secure_broker, pki):
-    from fixtures.broker import free_port
+    from support.util import free_port
 
     ok, detail = mqtt_probe("127.0.0.1", free_port(), 1.0)
     assert not ok and "Connection refused" in detail

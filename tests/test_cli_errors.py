@@ -9,11 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from fixtures.data import shared_file
-
-
-def run_cli(*args, timeout=60, **kw):
-    return subprocess.run([sys.executable, "-m", "driverwatch", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, **kw)
+from support.util import run_cli
 
 
 def assert_one_line_error(proc, code: int, *needles: str) -> None:

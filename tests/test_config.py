@@ -1,18 +1,13 @@
 """Configuration: defaults run, unknown keys and bad values fail with their key path, and the
 documented default file in config/ is exactly what the models generate."""
 
-import subprocess
-import sys
 
 import pytest
+from support.util import run_cli
 
 from driverwatch.config import Config, load_config, parse_config
 from driverwatch.config.document import render_default_config
 from driverwatch.errors import ConfigError
-
-
-def run_cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "driverwatch", *args], capture_output=True, text=True, **kw)
 
 
 def test_committed_default_config_is_generated_from_the_models(repo_dir):

@@ -9,7 +9,8 @@ import sys
 import time
 
 from fixtures.data import shared_file
-from test_daemon_run import free_port, read_jsonl, start_camera, wait_for
+from support.util import free_port, read_jsonl, wait_for
+from test_daemon_run import start_camera
 
 
 def start_sim(record, link):

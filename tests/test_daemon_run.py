@@ -13,14 +13,9 @@ from pathlib import Path
 
 import pytest
 from fixtures.data import shared_file
+from support.util import free_port, read_jsonl, wait_for
 
 SUPPORT = Path(__file__).parent / "support"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_camera(port: int, video: Path) -> subprocess.Popen:
@@ -39,22 +34,6 @@ def write_config(tmp_path: Path, models_dir: Path, device: str) -> Path:
         f'[chime]\noutput = "none"\n'
     )
     return cfg
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def wait_for(pred, timeout: float, step: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class NotifyListener:
@@ -221,7 +200,8 @@ def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path,
     cfg = write_config(tmp_path, models_dir, f"http://127.0.0.1:{port}/cam.mjpg")
     good = cfg.read_text()
     frames = tmp_path / "frames.jsonl"
-    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--frames-out", str(frames)],
+    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--frames-out", str(frames),
+                               "--record", str(tmp_path / "inputs.jsonl")],
                               stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for(lambda: len(read_jsonl(frames)) > 10, 30)
@@ -231,6 +211,11 @@ def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path,
         time.sleep(1.5)
         n = len(read_jsonl(frames))
         assert wait_for(lambda: len(read_jsonl(frames)) > n + 15, 10), "stopped processing after a bad reload"
+        cfg.write_text(good.replace(f"http://127.0.0.1:{port}/cam.mjpg", "/dev/video57"))  # a camera that is not there
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        n = len(read_jsonl(frames))
+        assert wait_for(lambda: len(read_jsonl(frames)) > n + 15, 10), "the running camera was not kept"
         cfg.write_text(good.replace('output = "none"', 'output = "none"\nvolume = 0.5'))
         daemon.send_signal(signal.SIGHUP)
         time.sleep(1.5)
@@ -246,6 +231,44 @@ def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path,
     ts = [r["t"] for r in read_jsonl(frames)]
     assert len(ts) > n_before + 30 and ts == sorted(ts), "frames were lost or reordered across reloads"
     err = daemon.stderr.read()
-    assert "config reload rejected" in err and "camera.typo" in err
+    assert "config reload rejected" in err and "camera.typo" in err and "/dev/video57 does not exist" in err
     assert "changed sections: chime" in err
+    drives = [r for r in read_jsonl(tmp_path / "inputs.jsonl") if "drive" in r]
+    assert len(drives) == 1, "a chime-only reload must keep the monitor (and the driver's calibration)"
     assert "Traceback" not in err
+
+
+def test_a_recorded_live_run_replays_to_the_same_events(tmp_path, models_dir, video):
+    """Functional core, imperative shell: everything the live monitor saw (frames' features, camera
+    health, a config reload with new monitor settings) is recorded, and the replay of that record
+    gives exactly the live events, ids included."""
+    port = free_port()
+    cam = start_camera(port, video)
+    cfg = write_config(tmp_path, models_dir, f"http://127.0.0.1:{port}/cam.mjpg")
+    record, live = tmp_path / "inputs.jsonl", tmp_path / "live.jsonl"
+    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--record", str(record),
+                               "--events-out", str(live)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: sum("face" in r for r in read_jsonl(record)) > 200, 40)
+        cam.kill()  # camera health goes into the record too
+        cam.wait()
+        assert wait_for(lambda: [e for e in read_jsonl(live) if e["kind"] == "camera_unavailable"], 5)
+        cam = start_camera(port, video)
+        cfg.write_text(cfg.read_text() + "[monitor]\nmax_gap_s = 0.6\n")
+        daemon.send_signal(signal.SIGHUP)  # a new monitor with new settings
+        assert wait_for(lambda: sum("drive" in r for r in read_jsonl(record)) == 2, 10)
+        assert wait_for(lambda: sum("face" in r for r in read_jsonl(record)) > 500, 40)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=5) == 0
+    finally:
+        cam.kill()
+        if daemon.poll() is None:
+            daemon.kill()
+    live_events = read_jsonl(live)
+    kinds = {e["kind"] for e in live_events}
+    assert {"blink", "camera_unavailable"} <= kinds, kinds
+    replayed = tmp_path / "replayed.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "driverwatch", "replay", "--from-inputs", str(record),
+                           "--events-out", str(replayed)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert read_jsonl(replayed) == live_events

@@ -9,7 +9,8 @@ import socket
 import time
 
 import pytest
-from fixtures.broker import PASSWORD, USER, Collector, free_port
+from fixtures.broker import PASSWORD, USER, Collector
+from support.util import free_port, wait_for
 
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.errors import ConfigError
@@ -31,15 +32,6 @@ def _event(i: int = 0, severity="warning", **evidence) -> dict:
     return cond.start(12.5, severity, {"duration_s": 2.4, **evidence}).to_json()
 
 
-def _wait(pred, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_events_availability_and_clean_stop(broker, tmp_path):
     sub = Collector(broker.port, "driverwatch/v1/#")
     sink = _sink(broker.port, tmp_path)
@@ -52,7 +44,7 @@ def test_events_availability_and_clean_stop(broker, tmp_path):
     assert got[0] == {**ev, "time": "2026-01-02T03:04:05.000Z"}  # id, seq, t, evidence unchanged
     assert got[1]["id"] == "drive1:long_distraction:1" and got[1]["time"].endswith("Z")
     assert "delayed" not in got[0]
-    assert _wait(lambda: sink.outbox.depth() == 0)  # acknowledged -> deleted
+    assert wait_for(lambda: sink.outbox.depth() == 0)  # acknowledged -> deleted
     sink.publish_stats({"fps": 29.7, "dropped_frames": 3, "sensor": "ok", "uptime_s": 12.0})
     assert sub.wait(lambda: sub.on("/stats"))
     stats = sub.json("/stats")[0]
@@ -191,7 +183,7 @@ def test_tls_with_password_from_credentials_directory(secure_broker, pki, tmp_pa
     sub = Collector(secure_broker.port, "driverwatch/tls1/#")  # the plain listener sees everything
     sink = _sink(secure_broker.tls_port, tmp_path, vehicle="tls1", username=USER, protocol="3.1.1",
                  tls={"enabled": True, "ca_file": str(pki["ca"])})
-    assert _wait(lambda: sink.health()["connected"]), sink.health()
+    assert wait_for(lambda: sink.health()["connected"]), sink.health()
     sink.publish_event(_event())
     assert sub.wait(lambda: sub.on("/events"))
     sink.stop()
@@ -202,12 +194,12 @@ def test_tls_client_certificate(secure_broker, pki, tmp_path):
     sink = _sink(secure_broker.cert_port, tmp_path, vehicle="tls2",
                  tls={"enabled": True, "ca_file": str(pki["ca"]), "certfile": str(pki["client_crt"]),
                       "keyfile": str(pki["client_key"])})
-    assert _wait(lambda: sink.health()["connected"]), sink.health()
+    assert wait_for(lambda: sink.health()["connected"]), sink.health()
     sink.stop()
 
 
 def _assert_keeps_running(sink: MqttSink, caplog, expect: str) -> None:
-    assert _wait(lambda: any(expect in r.getMessage() for r in caplog.records), 10), \
+    assert wait_for(lambda: any(expect in r.getMessage() for r in caplog.records), 10), \
         [r.getMessage() for r in caplog.records]
     t0 = time.perf_counter()
     for i in range(50):

@@ -1,19 +1,17 @@
 """Replay is deterministic: the same recording gives the same frames and events every time, and
 re-running the monitor on the saved frames gives exactly the events of the full replay."""
 
-import json
 import subprocess
 import sys
 
 import pytest
 from fixtures.data import shared_file
+from support import util
+from support.util import read_jsonl as rows
 
 
 def run_cli(*args):
-    proc = subprocess.run([sys.executable, "-m", "driverwatch", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    return util.run_cli(*args, timeout=300, check=True)
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +25,6 @@ def replayed(tmp_path_factory, models_dir):
         run_cli("-c", cfg, "replay", video, "--frames-out", d / f"frames{n}.jsonl", "--events-out", d / f"events{n}.jsonl",
                 "--heart", ppg, "--heart-rate", 100, "--heart-out", d / f"heart{n}.jsonl")
     return cfg, d
-
-
-def rows(path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_replay_is_deterministic(replayed):
