@@ -14,6 +14,17 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            v = None
+        elif isinstance(v, tuple):
+            v = [float(x) for x in v]
+        out[k] = v
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     t: float  # seconds
@@ -44,14 +55,8 @@ class FaceFeatures:
     brightness: float | None = None  # mean luma of the whole frame, 0..255 (dark / blocked camera)
 
     def to_json(self) -> dict:
-        out = {}
-        for k, v in asdict(self).items():
-            if isinstance(v, float):
-                v = None if not math.isfinite(v) else round(v, 5)
-            elif isinstance(v, tuple):
-                v = [round(float(x), 5) for x in v]
-            out[k] = v
-        return out
+        """Exact values (a saved frames file replays to the same events), NaN / inf as null."""
+        return _jsonable(asdict(self))
 
     @classmethod
     def from_json(cls, d: dict) -> FaceFeatures:
@@ -78,7 +83,7 @@ class HeartFeatures:
     sensor_ok: bool = True  # False while the sensor is lost
 
     def to_json(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        return _jsonable(asdict(self))
 
 
 @dataclass(frozen=True, slots=True)

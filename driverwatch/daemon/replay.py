@@ -31,6 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--events-out", metavar="FILE.jsonl", help="write monitor events")
     p.add_argument("--state-out", metavar="FILE.json", help="write the final state snapshot")
     p.add_argument("--from-frames", metavar="FILE.jsonl", help="re-run the monitor on a saved frames file (no vision)")
+    p.add_argument("--from-inputs", metavar="FILE.jsonl",
+                   help="re-run the monitor on everything a live run recorded with `run --record`")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of an image sequence (default 30)")
     p.add_argument("--speed-kmh", type=float, help="constant vehicle speed for the whole replay")
     p.add_argument("--drive-id", default="replay", help="prefix of event ids (default: replay)")
@@ -42,19 +44,22 @@ def add_arguments(p) -> None:
         physio.add_heart_arguments(p)
 
 
-def read_frames_file(path: str | Path) -> Iterator[FaceFeatures]:
+def _read_jsonl(path: str | Path, what: str, parse) -> Iterator:
     p = Path(path)
     if not p.exists():
-        raise InputError(f"frames file not found: {p}")
+        raise InputError(f"{what} file not found: {p}")
     with p.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
             try:
-                yield FaceFeatures.from_json(json.loads(line))
-            except (ValueError, TypeError, KeyError) as err:
-                raise InputError(f"{p}:{n}: not a frames record: {err}") from None
+                yield parse(json.loads(line))
+            except (ValueError, TypeError, KeyError, AttributeError) as err:
+                raise InputError(f"{p}:{n}: not a {what} record: {err}") from None
+
+
+def read_frames_file(path: str | Path) -> Iterator[FaceFeatures]:
+    return _read_jsonl(path, "frames", FaceFeatures.from_json)
 
 
 def vision_features(path, cfg, fps: float = 30.0, progress: bool | None = None, stats: dict | None = None
@@ -89,6 +94,54 @@ def _merge(face_iter, heart_iter):
         yield kind, item
 
 
+def _replay_inputs(args, cfg) -> int:
+    """Everything a live run recorded, fed back in order, through a monitor built from the recorded
+    settings and drive id: the same events as the live run (also across its config reloads)."""
+    from driverwatch.daemon.wiring import JsonlWriter, Pipeline, Timeline
+
+    timeline = Timeline()
+    events_out = JsonlWriter(args.events_out) if args.events_out else None
+    sinks = [timeline] + ([events_out] if events_out else [])
+    pipeline, frames = None, 0
+    try:
+        for row in _read_jsonl(args.from_inputs, "recorded input", dict):
+            try:
+                if "drive" in row:
+                    if pipeline:
+                        frames += pipeline.frames
+                        pipeline.finish()
+                    drive = row["drive"]
+                    recorded = cfg.model_copy(update={"monitor": type(cfg.monitor).model_validate(drive["monitor"]),
+                                                      "heart": type(cfg.heart).model_validate(drive["heart"])})
+                    pipeline = Pipeline(recorded, drive_id=drive["id"], sinks=sinks)
+                elif pipeline is None:
+                    raise ValueError("no drive header before the first input")
+                else:
+                    pipeline.feed(row)
+            except (ValueError, TypeError, KeyError) as err:
+                raise InputError(f"{args.from_inputs}: not a recorded input: {str(row)[:80]}: {err}") from None
+        if pipeline is None:
+            raise InputError(f"{args.from_inputs}: no recorded drive in it")
+        frames += pipeline.frames
+        pipeline.finish()
+    finally:
+        if events_out:
+            events_out.close()
+    _summary(args, timeline, frames, pipeline)
+    return 0
+
+
+def _summary(args, timeline, frames: int, pipeline) -> None:
+    if args.state_out:
+        Path(args.state_out).write_text(json.dumps(pipeline.snapshot(), indent=2) + "\n", encoding="utf-8")
+    if args.summary == "none":
+        return
+    print(f"{frames} frames, {len(timeline.events)} events" if frames else f"{len(timeline.events)} events")
+    for line in timeline.lines(include_info=args.summary == "all"):
+        print(line)
+    sys.stdout.flush()
+
+
 def main(args) -> int:
     from driverwatch.config import load_config
     from driverwatch.daemon.wiring import JsonlWriter, Pipeline, Timeline
@@ -96,10 +149,12 @@ def main(args) -> int:
     cfg = load_config(args.config)
     physio = _physio_replay()
     heart_file = getattr(args, "heart", None)
-    if not args.video and not args.from_frames and not heart_file:
-        raise UsageError("replay needs a VIDEO, --from-frames FILE or --heart FILE")
-    if args.video and args.from_frames:
-        raise UsageError("give either a VIDEO or --from-frames, not both")
+    if not args.video and not args.from_frames and not args.from_inputs and not heart_file:
+        raise UsageError("replay needs a VIDEO, --from-frames FILE, --from-inputs FILE or --heart FILE")
+    if sum(map(bool, (args.video, args.from_frames, args.from_inputs))) > 1:
+        raise UsageError("give one of VIDEO, --from-frames and --from-inputs")
+    if args.from_inputs:
+        return _replay_inputs(args, cfg)
 
     stats = {"frames": 0}
     if args.from_frames:
@@ -117,16 +172,14 @@ def main(args) -> int:
         sinks.append(events_out)
     frames_out = JsonlWriter(args.frames_out) if args.frames_out else None
     pipeline = Pipeline(cfg, drive_id=args.drive_id, sinks=sinks)
-    speed_sent = False
     try:
         for kind, item in _merge(face_iter, heart_iter):
             if kind == "heart":
                 pipeline.heart(item)
                 continue
             ff, _timings = item
-            if args.speed_kmh is not None and not speed_sent:
+            if args.speed_kmh is not None:
                 pipeline.speed(SpeedSample(ff.t, args.speed_kmh))
-                speed_sent = True
             if frames_out:
                 frames_out.write(ff.to_json())
             pipeline.face(ff)
@@ -137,13 +190,5 @@ def main(args) -> int:
                 w.close()
         if physio and heart_file and hasattr(physio, "close_outputs"):
             physio.close_outputs(args)
-    if args.state_out:
-        Path(args.state_out).write_text(json.dumps(pipeline.snapshot(), indent=2) + "\n", encoding="utf-8")
-    if args.summary != "none":
-        lines = timeline.lines(include_info=args.summary == "all")
-        print(f"{stats['frames']} frames, {len(timeline.events)} events" if stats["frames"] else
-              f"{len(timeline.events)} events")
-        for line in lines:
-            print(line)
-        sys.stdout.flush()
+    _summary(args, timeline, stats["frames"], pipeline)
     return 0

@@ -1,10 +1,12 @@
 """`driverwatch run`: the in-car daemon.
 
 Threads only at the edges: the camera thread (newest frame wins), the heart sensor thread, the
-chime player and the MQTT sender. The main loop does vision, physio features and the monitor,
-sends systemd's watchdog ping from the loop itself (a stalled pipeline stops the pings and gets
-restarted), and hands events to the sinks, which only queue. SIGTERM / SIGINT stop cleanly,
-SIGHUP reloads the config (an invalid one is rejected and the old one kept).
+chime player and the MQTT sender. The main loop does vision and the monitor, sends systemd's
+watchdog ping from the loop itself (a stalled pipeline stops the pings and gets restarted), and
+hands events to the sinks, which only queue. SIGTERM / SIGINT stop cleanly. SIGHUP reloads the
+config: the parts whose sections changed are built anew first and swapped in only if that worked,
+otherwise the running ones are kept; the monitor (and the driver's calibration) is kept unless its
+own section changed.
 """
 
 from __future__ import annotations
@@ -17,50 +19,74 @@ import statistics
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from driverwatch import __version__
 from driverwatch.daemon.wiring import JsonlWriter
-from driverwatch.errors import ConfigError
+from driverwatch.errors import DriverwatchError, InputError
 
 log = logging.getLogger(__name__)
 
 CAMERA_TIMEOUT_S = 1.0  # no frame for this long = camera unavailable (reported well within 2 s)
 STATE_INTERVAL_S = 1.0
 START_EXTEND_S = 15.0  # start-up time asked of systemd at a time while waiting for the first frame
+START_MAX_S = 300.0  # ... for at most this long: then systemd fails the start and restarts us
+SINK_SECTIONS = {"chime", "mqtt", "log", "daemon"}
 
 
 def add_arguments(p) -> None:
     p.add_argument("--camera", metavar="DEVICE", help="override camera.device (index, /dev path, URL or video file)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (benchmarks)")
+    p.add_argument("--record", metavar="FILE.jsonl",
+                   help="record every monitor input (face and heart features, camera health, commands) "
+                        "for `driverwatch replay --from-inputs`")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="also write per-frame features (debugging)")
     p.add_argument("--events-out", metavar="FILE.jsonl", help="also write monitor events (without wall time)")
     p.add_argument("--stats-out", metavar="FILE.json", help="write health stats here at each stats interval and on exit")
 
 
-class WallClock:
-    """Maps monitor time (monotonic seconds) to UTC for the sinks; the monitor never sees it."""
-
-    def __init__(self, mono=time.monotonic, wall=time.time):
-        self.offset = wall() - mono()
-
-    def iso(self, t: float) -> str:
-        return datetime.fromtimestamp(t + self.offset, UTC).isoformat(timespec="milliseconds")
+def utc_iso(t_mono: float) -> str:
+    """UTC time of a monotonic timestamp, mapped at each call so that an NTP step is followed."""
+    wall = time.time() - (time.monotonic() - t_mono)
+    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds")
 
 
 class EventFanout:
-    """Adapts monitor events to the dict-based sinks (MQTT, event log) with a UTC `time`."""
+    """Adapts monitor events to the dict-based sinks (MQTT, event log), adding a UTC `time`."""
 
-    def __init__(self, clock: WallClock, targets):
-        self.clock = clock
+    def __init__(self, targets, to_utc=utc_iso):
         self.targets = targets  # callables taking a dict
+        self.to_utc = to_utc
 
     def handle(self, event) -> None:
         d = event.to_json()
-        d["time"] = self.clock.iso(event.t)
+        d["time"] = self.to_utc(event.t)
         for fn in self.targets:
             fn(d)
+
+
+@dataclass
+class Sinks:
+    chime: object
+    eventlog: object | None = None
+    mqtt: object | None = None
+    clips: object | None = None
+    handlers: list = field(default_factory=list)  # what the pipeline hands events to
+
+    def start(self) -> None:
+        self.chime.start()
+        if self.mqtt:
+            self.mqtt.start()
+
+    def close(self) -> None:
+        self.chime.stop()
+        if self.mqtt:
+            self.mqtt.stop(clean=True)
+        for part in (self.eventlog, self.clips):
+            if part:
+                part.close()
 
 
 class Daemon:
@@ -69,9 +95,13 @@ class Daemon:
         self.stop_requested = False
         self.reload_requested = False
         self.cfg = self._load()
-        # Debug outputs live as long as the process (a reload must not truncate them).
+        # Outputs that live as long as the process (a reload must not truncate them).
         self.frames_out = JsonlWriter(args.frames_out) if args.frames_out else None
         self.events_out = JsonlWriter(args.events_out) if args.events_out else None
+        self.record = JsonlWriter(args.record) if args.record else None
+        self.vision = self.camera = self.heart = self.sinks = self.pipeline = None
+        self.frames = self.bad_frames = 0
+        self.latency_ms: deque[float] = deque(maxlen=60)
 
     def _load(self):
         from driverwatch.config import load_config
@@ -81,66 +111,79 @@ class Daemon:
             cfg.camera.device = int(self.args.camera) if self.args.camera.isdigit() else self.args.camera
         return cfg
 
-    # -- building ------------------------------------------------------------------------------
-    def build(self) -> None:
+    # -- building: one method per part, so a reload can rebuild just what changed ---------------
+    def _build_vision(self, cfg):
+        from driverwatch.vision.pipeline import FacePipeline
+
+        return FacePipeline(cfg.vision)  # verifies the models: ConfigError (exit 78) if missing
+
+    def _build_camera(self, cfg):
+        from driverwatch.sources.camera import CameraSource, check_device_access
+
+        check_device_access(cfg.camera.device)  # missing / no permission / busy: one clear line
+        return CameraSource(cfg.camera)
+
+    def _build_heart(self, cfg):
+        if not cfg.heart.port:
+            return None
+        from driverwatch.sources.heart import HeartSensor
+
+        return HeartSensor(cfg.heart).start()  # PermissionDeniedError (exit 77)
+
+    def _build_sinks(self, cfg) -> Sinks:
         from driverwatch.daemon.paths import log_dir, state_dir
-        from driverwatch.daemon.wiring import Pipeline
         from driverwatch.sinks.chime import ChimeSink
         from driverwatch.sinks.eventlog import EventLog
         from driverwatch.sinks.mqtt import create_sink
-        from driverwatch.sources.camera import CameraSource, check_device_access
-        from driverwatch.vision.pipeline import FacePipeline
 
-        cfg = self.cfg
-        # Fail fast, before anything else starts or logs: models, camera access, serial permission.
-        self.vision = FacePipeline(cfg.vision)  # verifies the models: ConfigError (exit 78) if missing
-        check_device_access(cfg.camera.device)
-        self.heart = None
-        if cfg.heart.port:
-            from driverwatch.sources.heart import HeartSensor
-
-            self.heart = HeartSensor(cfg.heart).start()  # PermissionDeniedError (exit 77)
-        self.camera = CameraSource(cfg.camera)
-        self.clock = WallClock()
-
-        self.chime = ChimeSink(cfg.chime)
-        self.eventlog = EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups) if cfg.log.enabled else None
-        targets = [self.eventlog.write] if self.eventlog else []
-        self.mqtt = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
-        if self.mqtt:
-            targets.append(self.mqtt.publish_event)
-        sinks = [self.chime, EventFanout(self.clock, targets)]
-        self.clips = None
+        sinks = Sinks(chime=ChimeSink(cfg.chime))
+        targets = []
+        if cfg.log.enabled:
+            sinks.eventlog = EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups)
+            targets.append(sinks.eventlog.write)
+        sinks.mqtt = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+        if sinks.mqtt:
+            targets.append(sinks.mqtt.publish_event)
+        sinks.handlers = [sinks.chime, EventFanout(targets)]
         if cfg.daemon.save_frames:
             from driverwatch.sinks.clips import ClipSink
 
             d = cfg.daemon
-            self.clips = ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
-            sinks.append(self.clips)
+            sinks.clips = ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
+            sinks.handlers.append(sinks.clips)
             log.warning("save_frames is on: frames before alerts are stored in %s", state_dir(cfg) / "clips")
         if self.events_out:
-            sinks.append(self.events_out)
-        self.latency_ms: deque[float] = deque(maxlen=60)
-        self.drive_id = uuid.uuid4().hex[:12]  # new after a reload too: event ids never repeat
-        self.pipeline = Pipeline(cfg, drive_id=self.drive_id, sinks=sinks)
+            sinks.handlers.append(self.events_out)
+        return sinks
 
-    def start(self) -> None:
+    def _build_pipeline(self, cfg, sinks: Sinks):
+        from driverwatch.daemon.wiring import Pipeline
+
+        drive_id = uuid.uuid4().hex[:12]  # new for every monitor: event ids never repeat
+        return Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers, record=self.record)
+
+    def build(self) -> None:
+        # Fail fast, before anything else starts or logs: models, camera access, serial permission.
+        cfg = self.cfg
+        self.vision = self._build_vision(cfg)
+        self.camera = self._build_camera(cfg)
+        self.heart = self._build_heart(cfg)
+        self.sinks = self._build_sinks(cfg)
+        self.pipeline = self._build_pipeline(cfg, self.sinks)
         self.camera.start()
-        self.chime.start()
-        if self.mqtt:
-            self.mqtt.start()
+        self.sinks.start()
 
     def close(self) -> None:
-        for part in (self.camera, self.heart):
-            if part:
-                part.stop()
-        self.pipeline.finish()
-        self.chime.stop()
-        if self.mqtt:
-            self.mqtt.stop(clean=True)
-        for w in (self.eventlog, self.clips):
-            if w:
-                w.close()
+        """Stop everything; safe to call twice."""
+        if self.camera:
+            self.camera.stop()
+        if self.heart:
+            self.heart.stop()
+        if self.pipeline:
+            self.pipeline.finish()
+        if self.sinks:
+            self.sinks.close()
+        self.camera = self.heart = self.pipeline = self.sinks = None
 
     # -- signals -------------------------------------------------------------------------------
     def _on_stop(self, signum, _frame) -> None:
@@ -154,20 +197,64 @@ class Daemon:
         self.reload_requested = False
         notifier.reloading()
         try:
+            self._reload()
+        finally:
+            notifier.ready()
+            notifier.watchdog(force=True)
+
+    def _reload(self) -> None:
+        try:
             new = self._load()
-        except ConfigError as err:
+        except DriverwatchError as err:
             log.error("config reload rejected, keeping the running config: %s", err)
-        else:
-            changed = [k for k in type(new).model_fields if getattr(new, k) != getattr(self.cfg, k)]
-            if changed:
-                log.info("config reloaded; changed sections: %s (restarting them)", ", ".join(changed))
-                self.close()
-                self.cfg = new
-                self.build()
-                self.start()
-            else:
-                log.info("config reloaded; nothing changed")
-        notifier.ready()
+            return
+        changed = {k for k in type(new).model_fields if getattr(new, k) != getattr(self.cfg, k)}
+        if not changed:
+            log.info("config reloaded; nothing changed")
+            return
+        built: dict = {}
+        try:  # build every changed part before touching the running ones
+            if "vision" in changed:
+                built["vision"] = self._build_vision(new)
+            if "camera" in changed:
+                self.camera.stop()  # release the device so that the access check sees it free
+                built["camera"] = self._build_camera(new)
+            if "heart" in changed:
+                built["heart"] = self._build_heart(new)
+            if changed & SINK_SECTIONS:
+                built["sinks"] = self._build_sinks(new)
+        except DriverwatchError as err:
+            log.error("config reload rejected, keeping the running config: %s", err)
+            if built.get("sinks"):
+                built["sinks"].close()
+            if built.get("heart"):
+                built["heart"].stop()
+            if "camera" in changed:  # the running camera was released for the check: take it back
+                from driverwatch.sources.camera import CameraSource
+
+                self.camera = CameraSource(self.cfg.camera)
+                self.camera.start()
+            return
+        log.info("config reloaded; changed sections: %s", ", ".join(sorted(changed)))
+        self.cfg = new
+        if "vision" in built:
+            self.vision = built["vision"]
+        if "camera" in built:
+            self.camera = built["camera"]
+            self.camera.start()
+        if "heart" in changed:
+            if self.heart:
+                self.heart.stop()
+            self.heart = built.get("heart")
+        if "sinks" in built:
+            old, self.sinks = self.sinks, built["sinks"]
+            self.sinks.start()
+            self.pipeline.sinks = self.sinks.handlers
+            old.close()
+        if changed & {"monitor", "heart"}:
+            log.warning("monitor settings changed: a new monitor starts (the driver is calibrated again)")
+            self.pipeline.finish()
+            self.pipeline = self._build_pipeline(new, self.sinks)
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> int:
@@ -177,111 +264,125 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
-        self.build()
-        self.start()
         t_begin = time.monotonic()
+        try:
+            self.build()
+            self._loop(notifier, t_begin)
+        finally:
+            notifier.stopping()
+            if self.pipeline:
+                self._publish_stats(time.monotonic() - t_begin)
+            self.close()
+            for w in (self.frames_out, self.events_out, self.record):
+                if w:
+                    w.close()
+            notifier.close()
+        return 0
+
+    def _loop(self, notifier, t_begin: float) -> None:
         ready = False
         last_frame_t = t_begin
         camera_ok = True
         next_state = next_stats = next_extend = t_begin
-        stats_interval = float(getattr(self.cfg.mqtt, "stats_interval_s", 60.0))
+        while not self.stop_requested:
+            if self.reload_requested:
+                self.reload(notifier)
+            frame = self.camera.get(timeout=0.1)
+            now = time.monotonic()
+            if frame is not None:
+                if not camera_ok:
+                    camera_ok = True
+                    self.pipeline.health(frame.t, "camera", True)
+                last_frame_t = now
+                self._process(frame)
+                if not ready:
+                    ready = True
+                    notifier.ready("watching the driver")
+                    log.info("first frame processed: ready")
+            elif self.camera.ended:
+                log.info("camera source ended")
+                break
+            elif camera_ok and now - last_frame_t > CAMERA_TIMEOUT_S:
+                camera_ok = False
+                detail = self.camera.last_error or f"no frame for {now - last_frame_t:.1f} s"
+                self.pipeline.health(now, "camera", False, detail)
+                notifier.status(f"camera unavailable: {detail}")
+            if self.heart:
+                # The sensor's loss travels in the data (HeartFeatures.sensor_ok), so replays reproduce it.
+                for hf in self.heart.drain():
+                    self.pipeline.heart(hf)
+            self._commands(now)
+            notifier.watchdog()  # from the loop itself: a stall stops the pings
+            if not ready and now >= next_extend and now - t_begin < START_MAX_S:
+                # No frame yet (camera absent at boot): the loop is alive and reports the camera
+                # unavailable, so ask systemd for more start-up time instead of failing the start.
+                next_extend = now + START_EXTEND_S / 3
+                notifier.notify(f"EXTEND_TIMEOUT_USEC={int(START_EXTEND_S * 1e6)}")
+            if self.sinks.mqtt and now >= next_state:
+                next_state = now + STATE_INTERVAL_S
+                self.sinks.mqtt.publish_state(self.pipeline.snapshot())
+            if now >= next_stats:
+                next_stats = now + self.cfg.mqtt.stats_interval_s
+                self._publish_stats(now - t_begin)
+            if self.args.duration and now - t_begin >= self.args.duration:
+                break
+
+    def _process(self, frame) -> None:
+        if self.sinks.clips:
+            self.sinks.clips.add_frame(frame)
         try:
-            while not self.stop_requested:
-                if self.reload_requested:
-                    self.reload(notifier)
-                frame = self.camera.get(timeout=0.1)
-                now = time.monotonic()
-                if frame is not None:
-                    if not camera_ok:
-                        camera_ok = True
-                        self.pipeline.health(frame.t, "camera", True)
-                    last_frame_t = now
-                    if self.clips:
-                        self.clips.add_frame(frame)
-                    result = self.vision.process(frame)
-                    if self.frames_out:
-                        self.frames_out.write(result.features.to_json())
-                    self.pipeline.face(result.features)
-                    self.latency_ms.append((time.monotonic() - frame.t) * 1000)
-                    if not ready:
-                        ready = True
-                        notifier.ready()
-                        notifier.status("watching the driver")
-                        log.info("first frame processed: ready")
-                elif self.camera.ended:
-                    log.info("camera source ended")
-                    break
-                elif camera_ok and now - last_frame_t > CAMERA_TIMEOUT_S:
-                    camera_ok = False
-                    detail = self.camera.last_error or f"no frame for {now - last_frame_t:.1f} s"
-                    self.pipeline.health(now, "camera", False, detail)
-                    notifier.status(f"camera unavailable: {detail}")
-                if self.heart:
-                    self._drain_heart()
-                self._commands(now)
-                notifier.watchdog()  # from the loop itself: a stall stops the pings
-                if not ready and now >= next_extend:
-                    # No frame yet (camera absent at boot): the loop is alive and reports the camera
-                    # unavailable, so ask systemd for more start-up time instead of failing the start.
-                    next_extend = now + START_EXTEND_S / 3
-                    notifier.notify(f"EXTEND_TIMEOUT_USEC={int(START_EXTEND_S * 1e6)}")
-                if self.mqtt and now >= next_state:
-                    next_state = now + STATE_INTERVAL_S
-                    self.mqtt.publish_state(self.pipeline.snapshot())
-                if now >= next_stats:
-                    next_stats = now + stats_interval
-                    self._publish_stats(now - t_begin)
-                if self.args.duration and now - t_begin >= self.args.duration:
-                    break
-        finally:
-            notifier.stopping()
-            self._publish_stats(time.monotonic() - t_begin)
-            self.close()
-            for w in (self.frames_out, self.events_out):
-                if w:
-                    w.close()
-        return 0
-
-    def _publish_stats(self, uptime: float) -> None:
-        stats = self.stats(uptime)
-        if self.mqtt:
-            self.mqtt.publish_stats(stats)
-        if self.args.stats_out:
-            Path(self.args.stats_out).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
-
-    def _drain_heart(self) -> None:
-        # The sensor's loss travels in the data (HeartFeatures.sensor_ok), so replays reproduce it.
-        for hf in self.heart.drain():
-            self.pipeline.heart(hf)
+            result = self.vision.process(frame)
+        except InputError as err:  # one odd frame (a corrupt capture) is skipped, not fatal
+            self.bad_frames += 1
+            if self.bad_frames in (1, 10, 100) or self.bad_frames % 1000 == 0:
+                log.warning("skipped a frame the vision stage cannot use (%d so far): %s", self.bad_frames, err)
+            return
+        self.frames += 1
+        if self.frames_out:
+            self.frames_out.write(result.features.to_json())
+        self.pipeline.face(result.features)
+        self.latency_ms.append((time.monotonic() - frame.t) * 1000)
 
     def _commands(self, now: float) -> None:
-        if not self.mqtt:
+        mqtt = self.sinks.mqtt
+        if not mqtt:
             return
-        while not self.mqtt.commands.empty():
-            cmd = self.mqtt.commands.get_nowait()
+        while not mqtt.commands.empty():
+            cmd = mqtt.commands.get_nowait()
             name = cmd.get("command")
+            seconds = float(cmd.get("seconds", 0.0))
+            self.pipeline.command(now, name, seconds)
             if name == "snooze":
-                seconds = float(cmd.get("seconds", 0))
-                self.pipeline.monitor.snooze(now, seconds)
-                self.chime.snooze(seconds)
-            elif name == "recalibrate":
-                self.pipeline.monitor.recalibrate(now)
+                self.sinks.chime.snooze(seconds)
             log.info("command %s applied", name)
 
+    def _publish_stats(self, uptime: float) -> None:
+        try:
+            stats = self.stats(uptime)
+            if self.sinks and self.sinks.mqtt:
+                self.sinks.mqtt.publish_stats(stats)
+            if self.args.stats_out:
+                tmp = Path(self.args.stats_out + ".tmp")
+                tmp.write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
+                tmp.replace(self.args.stats_out)
+        except Exception:  # health reporting must never stop the monitor
+            log.exception("could not publish the stats")
+
     def stats(self, uptime: float) -> dict:
-        cam = self.camera.stats()
+        cam = self.camera.stats() if self.camera else {}
         return {
             "uptime_s": round(uptime, 1),
-            "fps": round(cam["frames"] / max(uptime, 1e-6), 2),
-            "frames": cam["frames"],
-            "dropped_frames": cam["dropped"],
-            "camera_connected": cam["connected"],
-            "camera_reconnects": cam["reconnects"],
+            "fps": round(self.frames / max(uptime, 1e-6), 2),  # processed frames
+            "frames": self.frames,
+            "bad_frames": self.bad_frames,
+            "dropped_frames": cam.get("dropped"),
+            "camera_connected": cam.get("connected"),
+            "camera_reconnects": cam.get("reconnects"),
             "heart": self.heart.counters() if self.heart else None,
-            "chime": self.chime.health(),
-            "mqtt": self.mqtt.health() if self.mqtt else None,
+            "chime": self.sinks.chime.health() if self.sinks else None,
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
-            "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(cam["frames"], 1), 3),
+            "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(self.pipeline.frames, 1), 3)
+            if self.pipeline else None,
             "cpu_temp_c": _cpu_temp_c(),
             "load": round(os.getloadavg()[0], 2),
             "version": __version__,

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from driverwatch.monitor.events import SEVERITY_RANK, Event
+from driverwatch.monitor.events import Event
 from driverwatch.samples import FaceFeatures, HeartFeatures, SpeedSample
 
 log = logging.getLogger(__name__)
@@ -78,15 +78,24 @@ def _short(v) -> str:
 
 
 class Pipeline:
-    """Monitor + sinks. Deterministic given the samples; sinks must not block (they queue)."""
+    """Monitor + sinks. Deterministic given its inputs; sinks must not block (they queue).
 
-    def __init__(self, cfg, drive_id: str, sinks: list[Sink] | None = None):
+    Every input goes through one of the methods below, so `record` (a JsonlWriter) captures all a
+    monitor saw, in order, and `replay --from-inputs` feeds it back to give the same events.
+    """
+
+    def __init__(self, cfg, drive_id: str, sinks: list[Sink] | None = None, record: JsonlWriter | None = None):
         from driverwatch.monitor import Monitor
 
         self.monitor = Monitor(cfg.monitor, drive_id=drive_id, heart_cfg=cfg.heart)
         self.sinks: list[Sink] = list(sinks or [])
+        self.record = record
+        if record:  # what a replay needs to rebuild this very monitor
+            record.write({"drive": {"id": drive_id, "monitor": cfg.monitor.model_dump(mode="json"),
+                                    "heart": cfg.heart.model_dump(mode="json")}})
         self.last_t: float | None = None
         self.event_count = 0
+        self.frames = 0
         self.monitor_ms = 0.0
 
     def _emit(self, events: list[Event]) -> list[Event]:
@@ -99,32 +108,57 @@ class Pipeline:
                     log.exception("sink %s failed on event %s", type(s).__name__, ev.id)
         return events
 
+    def _record(self, kind: str, data: dict) -> None:
+        if self.record:
+            self.record.write({kind: data})
+
     def face(self, ff: FaceFeatures) -> list[Event]:
+        self._record("face", ff.to_json())
         self.last_t = ff.t
+        self.frames += 1
         t0 = time.perf_counter()
         events = self.monitor.update_face(ff)
         self.monitor_ms += (time.perf_counter() - t0) * 1000
         return self._emit(events)
 
     def heart(self, hf: HeartFeatures) -> list[Event]:
+        self._record("heart", hf.to_json())
         return self._emit(self.monitor.update_heart(hf))
 
     def speed(self, s: SpeedSample) -> None:
+        self._record("speed", {"t": s.t, "kmh": s.kmh})
         self.monitor.update_speed(s)
 
     def health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
+        self._record("health", {"t": t, "source": source, "ok": ok, "detail": detail})
         return self._emit(self.monitor.update_health(t, source, ok, detail))
+
+    def command(self, t: float, name: str, seconds: float = 0.0) -> None:
+        """A driver or fleet command that the monitor must know about: snooze, recalibrate."""
+        self._record("command", {"t": t, "name": name, "seconds": seconds})
+        if name == "snooze":
+            self.monitor.snooze(t, seconds)
+        elif name == "recalibrate":
+            self.monitor.recalibrate(t)
+
+    def feed(self, row: dict) -> None:
+        """One recorded input (a line of a `--record` file) back into the monitor."""
+        (kind, d), = row.items()
+        if kind == "face":
+            self.face(FaceFeatures.from_json(d))
+        elif kind == "heart":
+            self.heart(HeartFeatures(**d))
+        elif kind == "speed":
+            self.speed(SpeedSample(d["t"], d["kmh"]))
+        elif kind == "health":
+            self.health(d["t"], d["source"], d["ok"], d.get("detail", ""))
+        elif kind == "command":
+            self.command(d["t"], d["name"], d.get("seconds", 0.0))
+        else:
+            raise ValueError(f"unknown input {kind!r}")
 
     def snapshot(self) -> dict:
         return self.monitor.snapshot()
 
     def finish(self) -> list[Event]:
         return self._emit(self.monitor.finish(self.last_t or 0.0))
-
-
-def highest_severity(events: list[Event]) -> str | None:
-    best = None
-    for e in events:
-        if best is None or SEVERITY_RANK[e.severity] > SEVERITY_RANK[best]:
-            best = e.severity
-    return best
