@@ -17,6 +17,3 @@ class CameraConfig(Section):
     backend: Literal["auto", "v4l2"] = Field(
         "auto", title="Backend", description="OpenCV capture backend; 'v4l2' forces Video4Linux2 on Linux."
     )
-    grayscale: bool = Field(
-        False, title="Grayscale", description="Treat frames as single-channel (IR cameras); detected automatically too."
-    )

@@ -14,7 +14,7 @@ class DaemonConfig(Section):
     )
     state_dir: Path | None = Field(
         None, title="State directory",
-        description="Outbox and calibration storage. Empty: $STATE_DIRECTORY under systemd, else ~/.local/state/driverwatch.",
+        description="The MQTT outbox and saved clips. Empty: $STATE_DIRECTORY under systemd, else ~/.local/state/driverwatch.",
     )
     log_dir: Path | None = Field(
         None, title="Log directory",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,8 @@ def _expected(truth_path: Path | None) -> list[dict]:
 
 def main(args) -> int:
     from driverwatch.config import load_config
-    from driverwatch.daemon.paths import state_dir
     from driverwatch.daemon.replay import vision_features
-    from driverwatch.daemon.run import EventFanout, WallClock
+    from driverwatch.daemon.run import EventFanout, utc_iso
     from driverwatch.daemon.wiring import JsonlWriter, Pipeline, Timeline
     from driverwatch.sinks.chime import ChimeSink
     from driverwatch.sinks.eventlog import EventLog
@@ -64,11 +65,16 @@ def main(args) -> int:
     events_out = JsonlWriter(out / "events.jsonl")
     eventlog = EventLog(out / "log")
     targets = [eventlog.write]
-    mqtt = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+    # The demo is its own "vehicle" (<vehicle_id>-demo, own outbox), so it never mixes with a live daemon.
+    demo_id = f"{cfg.daemon.vehicle_id}-demo"
+    mqtt = create_sink(cfg.mqtt, demo_id, out / "state")
     if mqtt:
         mqtt.start()
         targets.append(mqtt.publish_event)
-    pipeline = Pipeline(cfg, drive_id="demo", sinks=[timeline, events_out, EventFanout(WallClock(), targets)])
+    drive_id = f"demo-{uuid.uuid4().hex[:8]}"
+    # A demo runs faster than real time: its events are stamped with the time they are processed.
+    fanout = EventFanout(targets, to_utc=lambda _t: utc_iso(time.monotonic()))
+    pipeline = Pipeline(cfg, drive_id=drive_id, sinks=[timeline, events_out, fanout])
     frames_out = JsonlWriter(out / "frames.jsonl")
     last_t = 0.0
     try:
@@ -112,5 +118,5 @@ def main(args) -> int:
             print(f"  {m['kind']:<18} {span:<14} {mark}")
     print()
     print(f"outputs in {out}/: frames.jsonl, events.jsonl, log/, chimes.wav"
-          + (", report.png" if report else "") + (f"; events also sent to MQTT {cfg.mqtt.host}" if mqtt else ""))
+          + (", report.png" if report else "") + (f"; events also sent to MQTT {cfg.mqtt.host} as vehicle {demo_id}" if mqtt else ""))
     return 0
