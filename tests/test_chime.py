@@ -207,6 +207,19 @@ def test_wav_output_writes_what_would_have_played(tmp_path):
     assert np.abs(pcm[: RATE - 10]).max() == 0 and np.abs(pcm[RATE:RATE + 2205]).max() > 10000
 
 
+def test_relative_wav_path_goes_under_the_state_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "systemd"))
+    state = tmp_path / "state"
+    state.mkdir()
+    sink = ChimeSink(ChimeConfig(output="wav", wav_path="cab.wav"), state_dir=state)
+    sink.start()
+    sink.handle(ev("d:drowsy:1", 0, "start", "warning", 1.0))
+    sink.stop()
+    assert [p.name for p in state.iterdir()] == ["cab.wav"]  # not the working dir, not $STATE_DIRECTORY
+    assert not (tmp_path / "cab.wav").exists() and not (tmp_path / "systemd").exists()
+
+
 def test_output_none_reports_that_alarms_are_not_audible():
     sink = ChimeSink(ChimeConfig(output="none"))
     sink.start()

@@ -142,10 +142,10 @@ def test_commands_validated_and_rejected(broker, tmp_path, caplog):
     assert [r["ok"] for r in results] == [False, True, False, False, False, True]
     assert "retained" in results[0]["error"]
     assert "not valid JSON" in results[2]["error"]
-    assert "critical alerts cannot be muted" in results[3]["error"]
+    assert "unknown key(s) 'max_severity'" in results[3]["error"]  # no remote way to mute alerts
     assert "unknown command 'shutdown'" in results[4]["error"]
     cmds = [sink.commands.get(timeout=1), sink.commands.get(timeout=1)]
-    assert cmds == [{"command": "snooze", "minutes": 15.0, "seconds": 900.0, "max_severity": "notice", "id": "op-1"},
+    assert cmds == [{"command": "snooze", "minutes": 15.0, "seconds": 900.0, "id": "op-1"},
                     {"command": "recalibrate", "id": None}]
     assert sink.commands.empty()
     assert sink.health()["rejected_commands"] == 4
@@ -157,7 +157,7 @@ def test_commands_validated_and_rejected(broker, tmp_path, caplog):
 @pytest.mark.parametrize(("name", "payload", "error"), [
     ("snooze", b'{"minutes": -1}', "within 0..240"),
     ("snooze", b'{"minutes": "15"}', "must be a number"),
-    ("snooze", b'{"minutes": 5, "max_severity": "warning"}', "warning alerts cannot be muted remotely"),
+    ("snooze", b'{"minutes": 5, "max_severity": "notice"}', "unknown key(s) 'max_severity'"),
     ("snooze", b'{"minutes": 5, "mute_all": true}', "unknown key(s) 'mute_all'"),
     ("snooze", b"[1, 2]", "must be a JSON object"),
     ("snooze", b"x" * 2000, "too large"),
@@ -171,8 +171,7 @@ def test_parse_command_rejects(name, payload, error):
 
 
 def test_parse_command_accepts_bare_minutes():
-    assert parse_command("snooze", b"10") == {"command": "snooze", "minutes": 10.0, "seconds": 600.0,
-                                              "max_severity": "notice", "id": None}
+    assert parse_command("snooze", b"10") == {"command": "snooze", "minutes": 10.0, "seconds": 600.0, "id": None}
 
 
 def test_tls_with_password_from_credentials_directory(secure_broker, pki, tmp_path, monkeypatch):

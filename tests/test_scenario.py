@@ -51,6 +51,19 @@ def test_rendered_clip_reads_back_with_its_ground_truth(tmp_path):
               and must["t_start"] - 0.6 < r["t"] < must["t_end"] + 0.6]
     assert closed[0] == pytest.approx(must["t_start"], abs=0.15)
     assert closed[-1] == pytest.approx(must["t_end"], abs=0.15)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mp4", "m.truth.jsonl"]  # no temporary files left
+
+
+def test_failed_render_leaves_no_files(tmp_path, monkeypatch):
+    sc = script.load_scenario("microsleep", calibration_s=2.0, **SMALL)
+
+    def broken(*a, **kw):
+        raise RuntimeError("disk trouble")
+
+    monkeypatch.setattr(clip, "truth_header", broken)
+    with pytest.raises(RuntimeError, match="disk trouble"):
+        clip.write_clip(sc, tmp_path / "m.mp4", tmp_path / "m.truth.jsonl", calibration_s=2.0)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_frame_rate_changes_sampling_not_the_script():
@@ -130,7 +143,7 @@ def test_commanded_eye_closure_is_seen_as_closed(measure):
     assert np.corrcoef(cmd, closure)[0, 1] > 0.9
 
 
-def test_sunglasses_make_the_eyes_unobservable(measure):
+def test_rendered_sunglasses_make_the_eyes_unobservable(measure):
     feats = measure([State()] * 3 + [State(shades=1.0)] * 3)
     assert feats[2].eye_visibility_left > 0.5 and feats[2].eye_visibility_right > 0.5
     assert feats[-1].eye_visibility_left < 0.5 and feats[-1].eye_visibility_right < 0.5

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from driverwatch.config.chime import ChimeConfig
+from driverwatch.daemon.paths import under_state
 from driverwatch.monitor.events import SEVERITY_RANK, Event
 from driverwatch.sinks.gpio import GpioOutputs
 
@@ -366,7 +367,8 @@ class ChimeSink:
     """Non-blocking: `handle()` only plans and wakes the player thread (microseconds)."""
 
     def __init__(self, cfg: ChimeConfig | None = None, wav_path: str | Path | None = None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, state_dir: Path | None = None):
+        """`state_dir`: where a relative `cfg.wav_path` goes (the daemon's state directory)."""
         self.cfg = cfg = cfg or ChimeConfig()
         self.patterns = synth_patterns(cfg)
         self._clock = clock
@@ -387,7 +389,7 @@ class ChimeSink:
         self._wav_origin: float | None = None
         self._start_mono = 0.0
         self._last_t = 0.0
-        self._wav_path = Path(wav_path) if wav_path else _resolve(cfg.wav_path)
+        self._wav_path = Path(wav_path) if wav_path else under_state(cfg.wav_path, state_dir)
         self._gpio = GpioOutputs(cfg.gpio_buzzer_pin, cfg.gpio_led_pin)
         if cfg.output == "none":
             self._set_error("output is 'none': critical alarms are not audible")
@@ -577,10 +579,3 @@ class ChimeSink:
             return
         buzz = bool(stream) and stream.pattern.name != "notice" and stream.pattern.sounding(now - stream.t0)
         self._gpio.set(buzzer=buzz, led=bool(self._planner.active) or bool(stream))
-
-
-def _resolve(p: Path) -> Path:
-    if p.is_absolute():
-        return p
-    state = os.environ.get("STATE_DIRECTORY")
-    return Path(state.split(":")[0]) / p if state else p

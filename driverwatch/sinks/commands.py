@@ -2,10 +2,11 @@
 
 Only the commands below exist. Anything else (unknown name, malformed JSON, unknown keys, values out
 of range, retained messages that would replay at every reconnect) is rejected with a one-line reason
-and never executed. Critical alerts cannot be muted remotely: a snooze covers at most "notice".
+and never executed. A snooze hides notice-level chimes only; warning and critical alerts cannot be
+muted remotely (there is no setting for it: the command has no severity key).
 
 Validated commands are plain dicts handed to the daemon, e.g.
-  {"command": "snooze", "minutes": 15.0, "seconds": 900.0, "max_severity": "notice", "id": "abc"}
+  {"command": "snooze", "minutes": 15.0, "seconds": 900.0, "id": "abc"}
   {"command": "recalibrate", "id": null}
 The daemon applies them; the MQTT sink publishes the verdict on `<prefix>command_result`.
 """
@@ -17,7 +18,6 @@ import math
 
 MAX_PAYLOAD = 1024  # bytes
 SNOOZE_MAX_MIN = 240.0
-SNOOZABLE = ("info", "notice")  # warning and critical alerts cannot be muted remotely
 
 
 class CommandError(ValueError):
@@ -50,19 +50,13 @@ def _check_keys(data: dict, allowed: set[str]) -> None:
 
 
 def _snooze(data: dict) -> dict:
-    _check_keys(data, {"minutes", "max_severity"})
+    _check_keys(data, {"minutes"})
     minutes = data.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not math.isfinite(minutes):
         raise CommandError("'minutes' must be a number")
     if not 0 <= minutes <= SNOOZE_MAX_MIN:
         raise CommandError(f"'minutes' must be within 0..{SNOOZE_MAX_MIN:g} (0 cancels a snooze)")
-    sev = data.get("max_severity", "notice")
-    if sev in ("warning", "critical"):
-        raise CommandError(f"{sev} alerts cannot be muted remotely")
-    if sev not in SNOOZABLE:
-        raise CommandError(f"'max_severity' must be one of {', '.join(SNOOZABLE)}")
-    return {"command": "snooze", "minutes": float(minutes), "seconds": float(minutes) * 60, "max_severity": sev,
-            "id": data.get("id")}
+    return {"command": "snooze", "minutes": float(minutes), "seconds": float(minutes) * 60, "id": data.get("id")}
 
 
 def _recalibrate(data: dict) -> dict:

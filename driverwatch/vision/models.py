@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from driverwatch.daemon.paths import models_dir
 from driverwatch.errors import ConfigError, InputError
 
 MEDIAPIPE_VERSION = "0.10.18"
@@ -30,13 +31,7 @@ INSTALL_HINT = "run `driverwatch models install`"
 def resolve_models_dir(cfg=None) -> Path:
     """`VisionConfig.models_dir`, else $STATE_DIRECTORY/models (systemd), else
     $XDG_DATA_HOME/driverwatch/models (default ~/.local/share/driverwatch/models)."""
-    if cfg is not None and getattr(cfg, "models_dir", None):
-        return Path(cfg.models_dir).expanduser()
-    state = os.environ.get("STATE_DIRECTORY")
-    if state:  # systemd may pass several, colon-separated: the first is ours
-        return Path(state.split(":")[0]) / "models"
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "driverwatch" / "models"
+    return models_dir(cfg.models_dir if cfg is not None else None)
 
 
 def sha256_file(path: Path) -> str:

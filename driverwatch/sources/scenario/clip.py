@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from driverwatch.daemon.paths import cache_dir
 from driverwatch.errors import InputError
 from driverwatch.samples import Frame
 from driverwatch.sources.scenario.face import DEFAULT_FACE, load_face
@@ -64,30 +67,42 @@ def write_clip(sc: Scenario, video: Path, truth: Path, calibration_s: float, pho
     video.parent.mkdir(parents=True, exist_ok=True)
     truth.parent.mkdir(parents=True, exist_ok=True)
     src = ScenarioSource(sc, photo, models_dir)
-    tmp_v = video.with_name(f".{video.stem}.part{video.suffix}")
-    writer = cv2.VideoWriter(str(tmp_v), cv2.VideoWriter_fourcc(*fourcc), sc.fps, (sc.width, sc.height))
-    if not writer.isOpened():
-        raise InputError(f"OpenCV cannot write {fourcc} video to {video}")
+    # Unique temporary names (parallel renders of one clip must not share them), renamed into place
+    # only when complete, and removed if anything fails.
+    fd_v, tmp_v = tempfile.mkstemp(prefix=f".{video.stem}.", suffix=f".part{video.suffix}", dir=video.parent)
+    fd_t, tmp_t = tempfile.mkstemp(prefix=f".{truth.name}.", suffix=".part", dir=truth.parent)
+    os.close(fd_v)
+    os.close(fd_t)
+    writer = None
     t_start = time.perf_counter()
-    tmp_t = truth.with_name(f".{truth.name}.part")
-    with open(tmp_t, "w", encoding="utf-8") as out:
-        out.write(json.dumps(truth_header(sc, calibration_s, video.name)) + "\n")
-        for frame, s in zip(src, src.states, strict=True):
-            writer.write(frame.image)
-            row = {"type": "frame", "i": frame.index, "t": round(frame.t, 4)}
-            row.update({k: round(v, 3) for k, v in asdict(s).items()})
-            out.write(json.dumps(row) + "\n")
-    writer.release()
-    os.replace(tmp_v, video)
-    os.replace(tmp_t, truth)
+    try:
+        writer = cv2.VideoWriter(tmp_v, cv2.VideoWriter_fourcc(*fourcc), sc.fps, (sc.width, sc.height))
+        if not writer.isOpened():
+            raise InputError(f"OpenCV cannot write {fourcc} video to {video}")
+        with open(tmp_t, "w", encoding="utf-8") as out:
+            out.write(json.dumps(truth_header(sc, calibration_s, video.name)) + "\n")
+            for frame, s in zip(src, src.states, strict=True):
+                writer.write(frame.image)
+                row = {"type": "frame", "i": frame.index, "t": round(frame.t, 4)}
+                row.update({k: round(v, 3) for k, v in asdict(s).items()})
+                out.write(json.dumps(row) + "\n")
+        writer.release()
+        writer = None
+        os.replace(tmp_v, video)
+        os.replace(tmp_t, truth)
+    finally:
+        if writer is not None:
+            writer.release()
+        for tmp in (tmp_v, tmp_t):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
     secs = time.perf_counter() - t_start
     return {"frames": len(src), "seconds": secs, "clip_s": sc.duration,
             "ms_per_frame": 1000 * secs / max(1, len(src))}
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "driverwatch" / "scenarios"
+    return cache_dir() / "scenarios"
 
 
 def render_cached(name: str, fps: float = 30, look: str = "color", cache_dir: Path | None = None,
