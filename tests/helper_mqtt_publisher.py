@@ -33,7 +33,7 @@ def main() -> int:
     sink.start()
     for i in range(args.count):
         seq = sink.publish_event({"id": f"{args.vehicle}:yawn:{i}", "seq": 0, "type": "start", "kind": "yawn",
-                                  "severity": "info", "t": i * 0.01, "t_start": i * 0.01,
+                                  "severity": "notice", "t": i * 0.01, "t_start": i * 0.01,
                                   "evidence": {"n": i}})
         print(f"queued {i} {seq}", flush=True)
         if args.rate:

@@ -13,7 +13,6 @@ from fixtures.broker import PASSWORD, USER, Collector
 from support.util import free_port, wait_for
 
 from driverwatch.config.mqtt import MqttConfig
-from driverwatch.errors import ConfigError
 from driverwatch.monitor.events import Condition, EventIds
 from driverwatch.sinks.commands import CommandError, parse_command
 from driverwatch.sinks.mqtt import MqttSink, create_sink, event_payload, state_payload, stats_payload
@@ -73,13 +72,13 @@ def test_payloads_never_carry_images_or_raw_biometrics(broker, tmp_path, caplog)
     sink = _sink(broker.port, tmp_path)
     with caplog.at_level(logging.WARNING, logger="driverwatch.sinks.mqtt"):
         sink.publish_event(ev)
-        sink.publish_state({"state": "distracted", "drowsiness": 2, "hr": 71.0, "rr_ms": [800, 810],
+        sink.publish_state({"attention": "off_road", "drowsiness": 2, "hr": 71.0, "rr_ms": [800, 810],
                             "face_crop": "AAAA"})
     assert sub.wait(lambda: sub.on("/events") and sub.on("/state"))
     raw = sub.on("/events")[0] + sub.on("/state")[0]
     for word in (b"image", b"rr_ms", b"ecg", b"thumbnail", b"frame", b"raw_signal", b'"hr"', b"face_crop"):
         assert word not in raw
-    assert sub.json("/state")[0]["state"] == "distracted"
+    assert sub.json("/state")[0]["attention"] == "off_road"
     assert any("not sending event keys" in r.getMessage() for r in caplog.records)
     sink.stop()
     sub.close()
@@ -105,7 +104,7 @@ def test_state_is_retained_rate_limited_and_only_on_change(broker, tmp_path):
     sink = _sink(broker.port, tmp_path, state_interval_s=1.0)
     t0 = time.monotonic()
     for i in range(20):  # 20 changes in ~0.4 s
-        sink.publish_state({"t": i, "state": "drowsy" if i % 2 else "ok", "drowsiness": i})
+        sink.publish_state({"t": i, "attention": "off_road" if i % 2 else "on_road", "drowsiness": i})
         time.sleep(0.02)
     assert sub.wait(lambda: len(sub.on("/state")) >= 2, 3)
     time.sleep(1.3)
@@ -114,7 +113,7 @@ def test_state_is_retained_rate_limited_and_only_on_change(broker, tmp_path):
     assert got[0]["drowsiness"] == 0 and got[-1]["drowsiness"] == 19  # the first, then the latest
     assert time.monotonic() - t0 >= 1.0
     for _ in range(5):  # unchanged (only t differs): nothing new
-        sink.publish_state({"t": 99, "state": "drowsy", "drowsiness": 19})
+        sink.publish_state({"t": 99, "attention": "off_road", "drowsiness": 19})
     time.sleep(1.3)
     assert len(sub.on("/state")) == 2
     sink.stop()
@@ -252,11 +251,52 @@ def test_hung_broker_never_blocks_the_caller(tmp_path):
         sink.stop()
 
 
-def test_bad_credentials_config_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match="mqtt.password_file: cannot read .*nope"):
-        MqttSink(MqttConfig(host="h", username="u", password_file=str(tmp_path / "nope")), "v", tmp_path)
-    with pytest.raises(ConfigError, match="mqtt.tls.ca_file"):
-        MqttSink(MqttConfig(host="h", tls={"enabled": True, "ca_file": str(tmp_path / "none.pem")}), "v", tmp_path)
+def test_bad_credentials_are_reported_but_do_not_stop_the_sink(broker, tmp_path, caplog):
+    """A chime must not depend on a password file: the sink stays up, queues, says why it is offline."""
+    sub = Collector(broker.port, "driverwatch/v/#")
+    cfg = MqttConfig(host="127.0.0.1", port=broker.port, username="u", password_file=str(tmp_path / "nope"))
+    with caplog.at_level(logging.ERROR, logger="driverwatch.sinks.mqtt"):
+        sink = MqttSink(cfg, "v", tmp_path / "state")
+    sink.start()
+    assert sink.publish_event(_event()) is not None  # kept for when the password is fixed
+    time.sleep(0.5)
+    health = sink.health()
+    assert health["connected"] is False and health["outbox_depth"] == 1
+    assert "mqtt.password_file: cannot read" in health["last_error"] and "nope" in health["last_error"]
+    assert sub.on("/available") == [] and sub.on("/events") == []  # never connected
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "not connecting" in msgs[0]
+    sink.stop()
+    sub.close()
+    sink = MqttSink(MqttConfig(host="h", tls={"enabled": True, "ca_file": str(tmp_path / "none.pem")}), "v", tmp_path)
+    assert "mqtt.tls.ca_file" in sink.health()["last_error"]
+    sink.stop()
+
+
+def test_info_events_stay_local_below_min_severity(tmp_path):
+    blink = Condition(EventIds("d"), "blink").instant(1.0, 1.2, "info", {"duration_s": 0.2})
+    drowsy = Condition(EventIds("d"), "drowsy").start(5.0, "notice", {"perclos": 0.2,
+                                                                         "reasons": ["perclos", "yawns"]})
+    sink = MqttSink(MqttConfig(host="127.0.0.1", port=free_port()), "v", tmp_path / "a")
+    assert sink.publish_event(blink.to_json()) is None
+    assert sink.publish_event(drowsy.to_json()) is not None
+    assert sink.outbox.depth() == 1
+    sink.stop()
+    sink = MqttSink(MqttConfig(host="127.0.0.1", port=free_port(), min_severity="info"), "v", tmp_path / "b")
+    assert sink.publish_event(blink.to_json()) is not None
+    sink.stop()
+    sink = MqttSink(MqttConfig(host="127.0.0.1", port=free_port(), min_severity="warning"), "v", tmp_path / "c")
+    assert sink.publish_event(drowsy.to_json()) is None and sink.outbox.depth() == 0
+    sink.stop()
+
+
+def test_short_lists_of_strings_pass_but_denied_keys_never_do():
+    ev = _event(reasons=["perclos", "long_blinks"], thresholds=[0.15, 0.3], rr=["812", "790"],
+                samples=[1, 2, 3], mixed=["a", [1, 2]], long=list(range(50)), huge=["x" * 500])
+    payload, dropped = event_payload(ev)
+    assert payload["evidence"]["reasons"] == ["perclos", "long_blinks"]
+    assert payload["evidence"]["thresholds"] == [0.15, 0.3]
+    assert {"rr", "samples", "mixed", "long", "huge"} == {d.split(".")[1] for d in dropped}
 
 
 def test_no_broker_says_so_once(tmp_path, caplog):

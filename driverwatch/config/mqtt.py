@@ -132,6 +132,13 @@ class MqttConfig(Section):
         description="Prefix of every topic ({vehicle_id} is replaced): <prefix>available, events, state, "
         "stats, set/<command>, command_result.",
     )
+    min_severity: Literal["info", "notice", "warning", "critical"] = Field(
+        "notice", title="Minimum event severity",
+        description="Events below this severity are neither sent nor queued in the outbox; the local event "
+        "log keeps every event. 'notice' leaves out the info events (every blink, long blink, yawn): at 15-20 "
+        "blinks a minute they are ~25 000 messages a day per vehicle, each a QoS-1 message on mobile data and "
+        "an SQLite commit on the SD card, and they tell a fleet operator nothing the drowsiness alerts do not.",
+    )
     qos: Literal[1, 2] = Field(
         1, title="Event QoS",
         description="QoS of events and stats. 1 (at least once) is enough: subscribers de-duplicate by event "

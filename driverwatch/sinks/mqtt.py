@@ -2,7 +2,8 @@
 
 Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
   available       "online" (retained) after connect; "offline" is the last will; "stopped" on a clean stop
-  events          every monitor event, QoS 1, in order, from the outbox; late ones carry delayed/delay_s
+  events          monitor events of at least `mqtt.min_severity`, QoS 1, in order, from the outbox;
+                  late ones carry delayed/delay_s
   state           compact driver-state snapshot, retained, on change, at most once per state_interval_s
   stats           health snapshot (the daemon calls publish_stats at mqtt.stats_interval_s)
   set/<command>   validated remote commands (see commands.py) -> MqttSink.commands
@@ -23,7 +24,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import queue
 import ssl
 import threading
@@ -35,13 +35,15 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from driverwatch.clock import utc_now_iso
 from driverwatch.config.mqtt import MqttConfig
+from driverwatch.daemon.paths import credential_path
 from driverwatch.errors import ConfigError
-from driverwatch.monitor.events import EVENT_SCHEMA
+from driverwatch.monitor.events import EVENT_SCHEMA, SEVERITY_RANK
+from driverwatch.ratelimit import RateLimitedLog
 from driverwatch.sinks.commands import CommandError, parse_command
 from driverwatch.sinks.discovery import discovery_config, discovery_topic
-from driverwatch.sinks.eventlog import utc_now_iso
-from driverwatch.sinks.outbox import PRIORITY, PRIORITY_STATS, Outbox, RateLimitedLog
+from driverwatch.sinks.outbox import PRIORITY, PRIORITY_STATS, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +52,17 @@ FLUSH_S = 1.0  # how long stop(clean=True) waits for the backlog and the 'stoppe
 DELETE_BATCH, DELETE_EVERY_S = 200, 0.1  # acknowledged messages are deleted in batches
 
 # What may leave the vehicle. Values must be scalars (numbers, booleans, null, short strings) or
-# short lists of numbers; only the keys named as nested may hold an object (or, for `active`, a
-# short list of objects) of such scalars. Anything else is dropped with its key.
+# short lists of them (e.g. the drowsy event's `reasons`); only the keys named as nested may hold an
+# object (or, for `active`, a short list of objects) of such scalars. Anything else is dropped with
+# its key, and DENIED_KEYS (images, raw signals) are dropped whatever their value.
 EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
                         "evidence", "time"})
-STATE_KEYS = frozenset({"schema", "t", "time", "state", "calibration", "face_present", "eyes_observable", "eyes",
-                        "attention", "drowsiness", "drowsiness_level", "perclos", "blink_rate_per_min", "stress",
-                        "speed_kmh", "snoozed", "active", "degraded", "counts", "last_alert", "heart_sensor"})
-STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "camera_connected",
-                        "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
-                        "queue_depth", "cpu_temp_c", "load", "version"})
+STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
+                        "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
+                        "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor"})
+STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "camera_connected",
+                        "camera_reconnects", "heart", "chime", "snooze", "latency_ms_p50", "monitor_ms_per_frame",
+                        "cpu_temp_c", "load", "version"})
 # Never sent, at any depth, whatever their value: images and raw biometric signals.
 DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
                          "crop", "face_crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg",
@@ -67,7 +70,7 @@ DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png"
 # Heart-rate figures: allowed as evidence of a stress event, never in the periodic state / stats.
 BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline", "score"})
 MAX_STR = 200
-MAX_LIST = 4
+MAX_LIST = 8
 MAX_OBJECTS = 16
 
 # PUBACK reason codes after which resending cannot help: the message is dropped (logged).
@@ -81,8 +84,9 @@ def _scalar(v):
     if isinstance(v, float):
         return round(v, 5) if math.isfinite(v) else None
     if isinstance(v, list | tuple) and len(v) <= MAX_LIST and all(
-            isinstance(x, int | float) and not isinstance(x, bool) for x in v):
-        return [_scalar(x) for x in v]
+            isinstance(x, int | float | str) and not isinstance(x, bool) for x in v):
+        items = [_scalar(x) for x in v]
+        return _DROP if any(x is _DROP for x in items) else items
     return _DROP
 
 
@@ -137,19 +141,15 @@ def _dumps(d: dict) -> bytes:
 # -- credentials -------------------------------------------------------------------------------------
 def _credential_path(p: Path) -> Path:
     """Relative paths are looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) first."""
-    cred = os.environ.get("CREDENTIALS_DIRECTORY")
-    if not p.is_absolute() and cred and (Path(cred) / p).exists():
-        return Path(cred) / p
-    return p
+    return credential_path(p) or p
 
 
 def read_password(cfg: MqttConfig) -> str | None:
     if cfg.password_file is not None:
         path = _credential_path(cfg.password_file)
     else:
-        cred = os.environ.get("CREDENTIALS_DIRECTORY")
-        path = Path(cred) / cfg.password_credential if cred else None
-        if path is None or not path.exists():
+        path = credential_path(cfg.password_credential)
+        if path is None:
             return None
     try:
         text = path.read_text(encoding="utf-8")
@@ -224,12 +224,23 @@ class MqttSink:
         self.client_id = cfg.client_id or f"driverwatch-{vehicle_id}"
         self.commands: queue.Queue[dict] = queue.Queue(maxsize=32)
 
-        self._password = read_password(cfg)
-        self._tls = _tls_context(cfg) if cfg.tls.enabled else None
+        self.min_rank = SEVERITY_RANK[cfg.min_severity]
+        self.last_error: str | None = None
+        # A credential problem must not stop the daemon (chimes come first): say so, queue events in
+        # the outbox, and never connect. `driverwatch check` reports the same problem as an error.
+        self._password, self._tls, self._offline = None, None, False
+        try:
+            self._password = read_password(cfg)
+            self._tls = _tls_context(cfg) if cfg.tls.enabled else None
+        except ConfigError as err:
+            self._offline = True
+            self.last_error = f"{err}; not connecting (events are kept in the outbox)"
+            log.error("MQTT: %s", self.last_error)
         path = cfg.outbox.path or Path(state_dir) / "outbox.sqlite"
         self.outbox = Outbox(path, cfg.outbox.max_bytes, cfg.outbox.max_age_days * 86400, cfg.outbox.sync)
 
         self._warn = RateLimitedLog(log)
+        self._warn_once = RateLimitedLog(log, interval=86400.0)
         self._wake = threading.Event()
         self._stop_evt = threading.Event()
         self._lock = threading.Lock()  # guards the state snapshot
@@ -252,12 +263,10 @@ class MqttSink:
         self.sent = 0
         self.rejected_commands = 0
         self.filtered_keys = 0
-        self._filter_seen: set[tuple] = set()
-        self.last_error: str | None = None
 
     # -- public API (caller side: never blocks on the network) -------------------------------------
     def start(self) -> None:
-        if self._thread:
+        if self._thread or self._offline:
             return
         self._client = self._make_client()
         self._client.loop_start()
@@ -265,7 +274,10 @@ class MqttSink:
         self._thread.start()
 
     def publish_event(self, event: dict) -> int | None:
-        """Queue one event (Event.to_json() + extras); returns its outbox seq, None if it was dropped."""
+        """Queue one event (Event.to_json() + extras); returns its outbox seq, None if it was dropped
+        or is below `mqtt.min_severity`."""
+        if SEVERITY_RANK.get(event.get("severity"), 0) < self.min_rank:
+            return None
         payload, dropped = event_payload(event)
         self._note_dropped("event", dropped)
         payload.setdefault("time", utc_now_iso())
@@ -288,6 +300,7 @@ class MqttSink:
         self._wake.set()
 
     def publish_stats(self, stats: dict) -> int | None:
+        stats = {k: v for k, v in stats.items() if k != "mqtt"}  # the sink's own figures replace them
         payload, dropped = stats_payload(stats)
         self._note_dropped("stats", dropped)
         payload.setdefault("time", utc_now_iso())
@@ -522,12 +535,9 @@ class MqttSink:
         if not dropped:
             return
         self.filtered_keys += len(dropped)
-        key = (what, tuple(sorted(dropped)))
-        if key in self._filter_seen or len(self._filter_seen) > 100:
-            return
-        self._filter_seen.add(key)
-        log.warning("MQTT: not sending %s keys %s (not in the allow-list or not a scalar: images and raw "
-                    "biometric signals never leave the vehicle)", what, ", ".join(key[1]))
+        keys = ", ".join(sorted(dropped))
+        self._warn_once(f"{what}:{keys}", logging.WARNING, "MQTT: not sending %s keys %s (not in the allow-list "
+                        "or not a scalar: images and raw biometric signals never leave the vehicle)", what, keys)
 
 
 def create_sink(cfg: MqttConfig, vehicle_id: str, state_dir: Path) -> MqttSink | None:
