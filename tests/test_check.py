@@ -116,3 +116,32 @@ def test_broker_problems_are_named(tmp_path, secure_broker, pki):
         t0 = time.monotonic()
         ok, detail = mqtt_probe("127.0.0.1", srv.getsockname()[1], 0.5)
     assert not ok and "no MQTT answer within 0.5 s" in detail and time.monotonic() - t0 < 2
+
+
+def test_probe_reads_a_connack_longer_than_127_bytes():
+    """An MQTT 5 broker may add properties (a reason string) that take the CONNACK past one length byte."""
+    import socket
+    import threading
+
+    from driverwatch.daemon.check import _varint
+
+    reason = b"not authorized: " + b"x" * 180
+    props = b"\x1f" + len(reason).to_bytes(2, "big") + reason  # 0x1F = reason string
+    body = b"\x00\x87" + _varint(len(props)) + props
+    assert len(body) > 127
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+
+        def serve():
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"\x20" + _varint(len(body)) + body)
+                conn.recv(1024)
+
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        ok, detail = mqtt_probe("127.0.0.1", srv.getsockname()[1], 2.0, version=5)
+        th.join(timeout=2)
+    assert not ok and "refused the connection: not authorized" in detail, detail

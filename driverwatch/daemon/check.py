@@ -175,7 +175,7 @@ def check_serial(cfg) -> list[Check]:
     from serial.tools import list_ports
 
     ports = sorted(list_ports.comports(), key=lambda p: p.device)
-    configured = getattr(cfg.heart, "port", None)
+    configured = cfg.heart.port
     out = []
     if configured:
         real = os.path.realpath(configured)
@@ -272,10 +272,9 @@ def mqtt_probe(host: str, port: int, timeout: float, version: int = 4, username:
         if tls is not None:
             sock = tls.wrap_socket(sock, server_hostname=host)
         sock.sendall(connect_packet(f"driverwatch-check-{os.getpid()}", version, 10, username, password))
-        head = _recv(sock, 2)
-        if head[0] != 0x20:
+        if _recv(sock, 1)[0] != 0x20:
             return False, f"{host}:{port} answered, but not with an MQTT CONNACK"
-        body = _recv(sock, head[1])
+        body = _recv(sock, _recv_varint(sock))  # MQTT 5 CONNACKs with properties exceed 127 bytes
         code = body[1]
         if code != 0:
             return False, f"{host}:{port} refused the connection: {CONNACK_REASONS.get(code, f'code {code}')}"
@@ -290,6 +289,17 @@ def mqtt_probe(host: str, port: int, timeout: float, version: int = 4, username:
         return False, f"{host}:{port}: connection dropped during the MQTT handshake ({err or 'closed'})"
     finally:
         sock.close()
+
+
+def _recv_varint(sock) -> int:
+    """MQTT's remaining length: 7 bits per byte, least significant first, at most 4 bytes."""
+    n = 0
+    for i in range(4):
+        b = _recv(sock, 1)[0]
+        n |= (b & 0x7F) << (7 * i)
+        if not b & 0x80:
+            return n
+    raise OSError("malformed remaining length in CONNACK")
 
 
 def _recv(sock, n: int) -> bytes:
@@ -308,16 +318,14 @@ def check_broker(cfg, timeout: float) -> list[Check]:
     m = cfg.mqtt
     if not m.host:
         return [Check("OK", "broker", "none configured: events go to the local log only")]
-    tls_cfg = getattr(m, "tls", None)
-    tls_on = bool(getattr(tls_cfg, "enabled", False))
-    port = getattr(m, "port", None) or (8883 if tls_on else 1883)
+    port = m.port or (8883 if m.tls.enabled else 1883)
     try:
         from driverwatch.sinks import mqtt as sink
 
-        password = sink.read_password(m) if hasattr(sink, "read_password") else None
-        tls = sink._tls_context(m) if tls_on else None
+        password = sink.read_password(m)
+        tls = sink._tls_context(m) if m.tls.enabled else None
     except DriverwatchError as err:
         return [Check("FAIL", f"broker {m.host}:{port}", str(err))]
-    version = 5 if str(getattr(m, "protocol", "3.1.1")) == "5" else 4
-    ok, detail = mqtt_probe(m.host, port, timeout, version, getattr(m, "username", None), password, tls)
+    version = 5 if m.protocol == "5" else 4
+    ok, detail = mqtt_probe(m.host, port, timeout, version, m.username, password, tls)
     return [Check("OK" if ok else "FAIL", "broker", detail)]
