@@ -27,6 +27,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from driverwatch.config import load_config  # noqa: E402
+from driverwatch.config.monitor import MonitorConfig  # noqa: E402
 from driverwatch.sinks.report import event_spans, read_jsonl  # noqa: E402
 from driverwatch.sources.scenario.clip import monitor_calibration_s, read_truth, render_cached  # noqa: E402
 from driverwatch.sources.scenario.script import scenario_names  # noqa: E402
@@ -61,14 +63,25 @@ def match(truth: dict, spans: list[dict]) -> dict:
             "ok": not misses and not forbidden}
 
 
-def feature_errors(truth_rows: list[dict], frames: list[dict], t0: float) -> dict:
-    """Per-frame errors against the commanded values (frames matched by time)."""
+def _nearest(tt: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Index of the truth time nearest to each frame time (tt sorted)."""
+    j = np.clip(np.searchsorted(tt, t), 1, len(tt) - 1)
+    return np.where(np.abs(tt[j - 1] - t) <= np.abs(tt[j] - t), j - 1, j)
+
+
+def feature_errors(truth_rows: list[dict], frames: list[dict], t0: float, mcfg: MonitorConfig | None = None) -> dict:
+    """Per-frame errors against the commanded values (frames matched by time). The closure estimate
+    is the monitor's: open level = its calibration percentile of EAR before `t0`, closed at
+    `eyes.closed_level` of it, and "closed" past `eyes.open_closure`."""
+    mcfg = mcfg or MonitorConfig()
     tt = np.array([r["t"] for r in truth_rows])
     out = {"yaw": [], "pitch": [], "closure": [], "closed_hit": [], "closed_n": 0}
     ears = [f for f in frames if f.get("ear_left") is not None and f["t"] < t0]
-    open_ear = np.percentile([(f["ear_left"] + f["ear_right"]) / 2 for f in ears], 70) if ears else None
-    for f in frames:
-        i = int(np.argmin(np.abs(tt - f["t"])))
+    pct = mcfg.calibration.open_eye_percentile
+    open_ear = np.percentile([(f["ear_left"] + f["ear_right"]) / 2 for f in ears], pct) if ears else None
+    span = 1.0 - mcfg.eyes.closed_level
+    nearest = _nearest(tt, np.array([f["t"] for f in frames])) if frames and len(tt) > 1 else [0] * len(frames)
+    for f, i in zip(frames, nearest, strict=True):
         r = truth_rows[i]
         if abs(tt[i] - f["t"]) > 0.02 or r["tx"] != 0 or r["shades"] > 0:
             continue
@@ -77,12 +90,12 @@ def feature_errors(truth_rows: list[dict], frames: list[dict], t0: float) -> dic
             out["pitch"].append(f["pitch"] - r["pitch"])
         if open_ear and f.get("ear_left") is not None and abs(r["yaw"]) < 25:
             ear = (f["ear_left"] + f["ear_right"]) / 2
-            est = float(np.clip((open_ear - ear) / (0.7 * open_ear), 0, 1))  # monitor's closed_level 0.3
+            est = float(np.clip((open_ear - ear) / (span * open_ear), 0, 1))
             cmd = (r["closure_left"] + r["closure_right"]) / 2
             out["closure"].append(est - cmd)
             if cmd >= 0.8:
                 out["closed_n"] += 1
-                out["closed_hit"].append(est >= 0.5)
+                out["closed_hit"].append(est >= mcfg.eyes.open_closure)
     return out
 
 
@@ -103,7 +116,8 @@ def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: s
     spans = event_spans(read_jsonl(events, "events"))
     res = match(header, spans)
     res.update(name=name, fps=fps, look=look, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
-               features=feature_errors(truth_rows, read_jsonl(frames, "frames"), header["t0"]))
+               features=feature_errors(truth_rows, read_jsonl(frames, "frames"), header["t0"],
+                                       load_config(config).monitor))
     return res
 
 
