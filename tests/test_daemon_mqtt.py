@@ -49,7 +49,7 @@ def test_run_publishes_events_state_and_availability(tmp_path, models_dir, broke
 
         assert sub.wait(lambda: microsleep(), 60), f"no microsleep event: {sub.json('events')}"
         ev = microsleep()[0]
-        assert ev["id"].endswith(":microsleep:1") and ev["schema"] >= 1 and ev["time"].endswith("+00:00")
+        assert ev["id"].endswith(":microsleep:1") and ev["schema"] >= 1 and ev["time"].endswith("Z")
         assert ev["severity"] in ("warning", "critical")
         states = sub.json("state")
         assert states and "drowsiness" in json.dumps(states[-1])

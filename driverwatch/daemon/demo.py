@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from pathlib import Path
 
@@ -36,9 +35,10 @@ def _expected(truth_path: Path | None) -> list[dict]:
 
 
 def main(args) -> int:
+    from driverwatch.clock import utc_now_iso
     from driverwatch.config import load_config
     from driverwatch.daemon.replay import vision_features
-    from driverwatch.daemon.run import EventFanout, utc_iso
+    from driverwatch.daemon.run import EventFanout
     from driverwatch.daemon.wiring import JsonlWriter, Pipeline, Timeline
     from driverwatch.sinks.chime import ChimeSink
     from driverwatch.sinks.eventlog import EventLog
@@ -73,7 +73,7 @@ def main(args) -> int:
         targets.append(mqtt.publish_event)
     drive_id = f"demo-{uuid.uuid4().hex[:8]}"
     # A demo runs faster than real time: its events are stamped with the time they are processed.
-    fanout = EventFanout(targets, to_utc=lambda _t: utc_iso(time.monotonic()))
+    fanout = EventFanout(targets, to_utc=lambda _t: utc_now_iso())
     pipeline = Pipeline(cfg, drive_id=drive_id, sinks=[timeline, events_out, fanout])
     frames_out = JsonlWriter(out / "frames.jsonl")
     last_t = 0.0

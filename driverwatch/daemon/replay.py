@@ -188,7 +188,7 @@ def main(args) -> int:
         for w in (events_out, frames_out):
             if w:
                 w.close()
-        if physio and heart_file and hasattr(physio, "close_outputs"):
+        if physio and heart_file:
             physio.close_outputs(args)
     _summary(args, timeline, stats["frames"], pipeline)
     return 0

@@ -20,10 +20,10 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from driverwatch import __version__
+from driverwatch.clock import utc_iso, wall_time_of
 from driverwatch.daemon.wiring import JsonlWriter
 from driverwatch.errors import DriverwatchError, InputError
 
@@ -47,16 +47,10 @@ def add_arguments(p) -> None:
     p.add_argument("--stats-out", metavar="FILE.json", help="write health stats here at each stats interval and on exit")
 
 
-def utc_iso(t_mono: float) -> str:
-    """UTC time of a monotonic timestamp, mapped at each call so that an NTP step is followed."""
-    wall = time.time() - (time.monotonic() - t_mono)
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds")
-
-
 class EventFanout:
     """Adapts monitor events to the dict-based sinks (MQTT, event log), adding a UTC `time`."""
 
-    def __init__(self, targets, to_utc=utc_iso):
+    def __init__(self, targets, to_utc=lambda t: utc_iso(wall_time_of(t))):
         self.targets = targets  # callables taking a dict
         self.to_utc = to_utc
 
@@ -136,7 +130,7 @@ class Daemon:
         from driverwatch.sinks.eventlog import EventLog
         from driverwatch.sinks.mqtt import create_sink
 
-        sinks = Sinks(chime=ChimeSink(cfg.chime))
+        sinks = Sinks(chime=ChimeSink(cfg.chime, state_dir=state_dir(cfg)))
         targets = []
         if cfg.log.enabled:
             sinks.eventlog = EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups)
