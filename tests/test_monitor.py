@@ -150,6 +150,14 @@ def test_mirror_and_instrument_checks_raise_nothing():
     assert kinds(ev) == []
 
 
+def test_diagonal_glance_leaves_the_road_ellipse():
+    # 20° aside and 15° down: neither passes its own limit (25°, 20°), together ≈ 25° off axis.
+    ev, _ = run(Script(T0 + 10, yaw=[(T0, 3.5, -20.0)], pitch=[(T0, 3.5, -15.0)]))
+    assert kinds(ev) == ["long_distraction"]
+    ev, _ = run(Script(T0 + 10, yaw=[(T0, 3.5, -20.0)]))  # only aside: still on the road
+    assert kinds(ev) == []
+
+
 def test_vats_fires_on_short_glances_unless_two_seconds_on_road_separate_them():
     glances = [(T0 + i * 3.6, 2.6, 35.0) for i in range(4)]  # 1 s on the road between
     ev, _ = run(Script(T0 + 20, yaw=glances))

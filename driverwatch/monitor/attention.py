@@ -49,10 +49,13 @@ class AttentionTracker:
         y, p = self._direction(s, eyes_closed)
         if not s.face or y is None or p is None:
             return UNKNOWN
+        # The road is an ellipse around forward with the per-axis limits as semi-axes: a diagonal
+        # glance (22° aside and 16° down, ≈ 27° off axis) is off the road although neither angle
+        # alone passes its limit.
         c = self.cfg
         m = c.hysteresis_deg if self.state == OFF else 0.0
-        off = abs(y) > c.yaw_deg - m or p < -(c.pitch_down_deg - m) or p > c.pitch_up_deg - m
-        return OFF if off else ON
+        py = p / max(c.pitch_up_deg - m, 1.0) if p > 0 else p / max(c.pitch_down_deg - m, 1.0)
+        return OFF if (y / max(c.yaw_deg - m, 1.0)) ** 2 + py ** 2 > 1.0 else ON
 
     def glance_limit(self, kmh: float | None) -> float:
         """Seconds of one glance away allowed at this speed (the speed band's, or the unknown-speed one)."""
