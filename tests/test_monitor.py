@@ -421,6 +421,10 @@ def test_drowsiness_levels_and_heart_support_only_supports():
 
     class Support:  # stands in for the heart side: "the body says drowsy"
         drowsy_support = True
+        last = None
+
+        def finish(self, t):
+            return []
 
         def snapshot(self):
             return {"level": "normal"}

@@ -304,12 +304,14 @@ class AlertConfig(Section):
 
     warning_after_s: float = Field(
         5.0, ge=0, title="Notice to warning",
-        description="Seconds a notice-level condition (face missing, eyes unobservable, camera blocked, "
-        "drowsy) lasts before it is re-announced as a warning.")
+        description="Seconds a face-missing, eyes-unobservable or camera-blocked notice lasts before it is "
+        "re-announced as a warning. (Drowsiness escalates by level instead: drowsy is a notice, very drowsy a "
+        "warning.)")
     critical_after_s: float = Field(
         3.0, ge=0, title="Warning to critical",
-        description="Seconds a distraction or microsleep warning lasts before it becomes critical "
-        "(Euro NCAP: escalate if the driver does not respond within 3 s).")
+        description="Seconds a long-distraction or VATS warning lasts before it becomes critical (Euro NCAP: "
+        "escalate if the driver does not respond within 3 s). Eye closures escalate by their own length "
+        "instead: a microsleep is a warning, sleep (>= 3 s) critical.")
     cooldown_s: float = Field(
         3.0, ge=0, title="Cooldown",
         description="Seconds a condition must stay clear before it ends; a recurrence within them continues "

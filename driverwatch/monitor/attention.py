@@ -33,7 +33,6 @@ class AttentionTracker:
         self.dark_since: float | None = None
         self.hidden_eyes_since: float | None = None
         self._glances: deque[tuple[float, float]] = deque()  # finished glances since the VATS reset
-        self.last_glance_s = 0.0
 
     def reset(self) -> None:
         self.state = UNKNOWN
@@ -84,7 +83,6 @@ class AttentionTracker:
         if new == OFF and self.away_since is None:
             self.away_since = t
         elif new != OFF and self.away_since is not None:
-            self.last_glance_s = t - self.away_since
             self._glances.append((self.away_since, t))
             self.away_since = None
         if new == ON:

@@ -34,10 +34,6 @@ class Alert:
         self._last_emit = 0.0
         self.evidence: dict = {}
 
-    @property
-    def announced(self) -> bool:
-        return self.cond.active
-
     def _rung(self, t: float, base: Severity) -> Severity:
         sev = base
         for after, s in self.ladder:

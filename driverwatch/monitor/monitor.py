@@ -21,6 +21,7 @@ from driverwatch.monitor.eyes import CLOSED, DOWN, EyeTracker
 from driverwatch.monitor.head import NodDetector
 from driverwatch.monitor.mouth import YawnDetector
 from driverwatch.monitor.signals import derive, learn, sanitize
+from driverwatch.monitor.stress import StressMonitor
 from driverwatch.samples import FaceFeatures, HeartFeatures, SpeedSample
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,7 @@ class Monitor:
             "camera_blocked": alert("camera_blocked", warn),
             "camera_unavailable": alert("camera_unavailable", cooldown=0.0),
         }
-        self._heart_cfg = heart_cfg
-        self._stress = None
-        self._stress_missing = False
+        self._stress = StressMonitor(heart_cfg, self.ids)
         self.speed: SpeedSample | None = None
         self.snooze_until: float | None = None
         self.last_t: float | None = None
@@ -90,6 +89,7 @@ class Monitor:
         """Forget the driver's baseline (a new driver): learn again from the next samples."""
         log.info("recalibrating at t=%.3f", t)
         self.calib.reset()
+        self._stress.recalibrate()
 
     def kmh(self, t: float) -> float | None:
         s = self.speed
@@ -146,7 +146,7 @@ class Monitor:
         kmh = self.kmh(t)
         suppress = kmh is not None and kmh < cfg.attention.min_speed_kmh
         self.attention.update(s, closed, suppress, self.eyes.onset)
-        support = self._stress.drowsy_support if self._stress is not None else None
+        support = self._stress.drowsy_support
         self.drowsiness.update(t, self.eyes.perclos(), support)
         out += self._rules(t, kmh, suppress)
         return out
@@ -202,16 +202,6 @@ class Monitor:
         """Heart features -> stress events; drowsy_support feeds the drowsiness level (support only).
         The sensor's loss is data in this stream (sensor_ok=False, so a replay reproduces it):
         StressMonitor raises and ends `sensor_lost`, the only source of that event."""
-        if self._stress is None and not self._stress_missing:
-            try:
-                from driverwatch.monitor.stress import StressMonitor
-            except ImportError:  # the physio side is optional
-                self._stress_missing = True
-                log.warning("driverwatch.monitor.stress not available: heart data ignored")
-                return []
-            self._stress = StressMonitor(self._heart_cfg, self.ids)
-        if self._stress is None:
-            return []
         return self._stress.update(hf)
 
     def update_health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
@@ -230,17 +220,17 @@ class Monitor:
 
     def heart_sensor(self) -> str | None:
         """"ok" / "lost" from the heart stream, None before any heart data."""
-        last = getattr(self._stress, "last", None)
+        last = self._stress.last
         if last is None:
             return None
-        lost = getattr(self._stress, "lost", None)
-        return "lost" if (lost is not None and lost.active) or not last.sensor_ok else "ok"
+        return "lost" if self._stress.lost.active or not last.sensor_ok else "ok"
 
     def finish(self, t: float) -> list[Event]:
         """End every open condition (end of a replay or shutdown)."""
         out: list[Event] = []
         for a in self.alerts.values():
             out += a.close(t)
+        out += self._stress.finish(t)
         return out
 
     # --- state -------------------------------------------------------------------------------------
@@ -253,14 +243,15 @@ class Monitor:
         eyes_obs = s.eyes_observable if fresh and s.face else (False if fresh else None)
         eyes_state = self.eyes.state if fresh else "unknown"
         att = self.attention.state if fresh else "unknown"
-        stress = self._stress.snapshot() if self._stress is not None else None
+        stress = self._stress.snapshot() if self._stress.last is not None else None  # null: no heart data
         active = [{"kind": a.kind, "severity": a.severity, "id": a.cond.id, "t_start": round(a.t_start, 3)}
                   for a in self.alerts.values() if a.open and a.clear_since is None]
         kmh = self.kmh(t) if t is not None else None
         return {
             "schema": SNAPSHOT_SCHEMA,
             "t": _r(t, 4),
-            "calibration": {"status": self.calib.status(), "progress": round(self.calib.progress, 3)},
+            "calibration": {"status": self.calib.status(), "progress": round(self.calib.progress, 3),
+                            "heart": self._stress.calibrated if stress else None},
             "face_present": None if not fresh else bool(s.face),
             "eyes_observable": eyes_obs,
             "eyes": "looking_down" if eyes_state == DOWN else eyes_state,

@@ -42,9 +42,7 @@ class YawnDetector:
             return None
         self.peak = max(self.peak, m)
         if m >= cfg.open_mar * RELEASE:
-            if s.t - self.t_open > cfg.max_s:  # hanging open / singing: not a yawn
-                self.t_open = -1e18  # wait for the mouth to close before looking again
-            return None
+            return None  # still open (a mouth hanging open longer than max_s is no yawn: see below)
         t0, peak = self.t_open, self.peak
         self.reset()
         d = s.t - t0

@@ -50,6 +50,15 @@ class StressMonitor:
         """Use a stored baseline (e.g. the driver's profile) instead of calibrating."""
         self.baseline_hr, self.baseline_rmssd = float(hr), (None if rmssd is None else float(rmssd))
 
+    def recalibrate(self) -> None:
+        """Forget the baseline (a new driver): learn it again from the next good features."""
+        self._cal_hr, self._cal_rmssd, self._cal_s = [], [], 0.0
+        self.baseline_hr = self.baseline_rmssd = None
+
+    def finish(self, t: float) -> list[Event]:
+        """End the open conditions (end of a replay, shutdown)."""
+        return [c.end(t, {"reason": "monitoring stopped"}) for c in (self.stress, self.lost) if c.active]
+
     def _good(self, hf: HeartFeatures) -> bool:
         return hf.sensor_ok and hf.hr is not None and hf.quality is not None and hf.quality >= self.cfg.min_quality
 
