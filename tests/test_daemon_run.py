@@ -242,9 +242,13 @@ def test_a_recorded_live_run_replays_to_the_same_events(tmp_path, models_dir, vi
     """Functional core, imperative shell: everything the live monitor saw (frames' features, camera
     health, a config reload with new monitor settings) is recorded, and the replay of that record
     gives exactly the live events, ids included."""
+    from test_daemon_heart import start_sim
+
     port = free_port()
     cam = start_camera(port, video)
+    sim = start_sim(shared_file("data/ecg/drive17b.hea").with_suffix(""), tmp_path / "heart")
     cfg = write_config(tmp_path, models_dir, f"http://127.0.0.1:{port}/cam.mjpg")
+    cfg.write_text(cfg.read_text() + f'[heart]\nport = "{tmp_path / "heart"}"\n')
     record, live = tmp_path / "inputs.jsonl", tmp_path / "live.jsonl"
     daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--record", str(record),
                                "--events-out", str(live)], stderr=subprocess.PIPE, text=True)
@@ -254,7 +258,7 @@ def test_a_recorded_live_run_replays_to_the_same_events(tmp_path, models_dir, vi
         cam.wait()
         assert wait_for(lambda: [e for e in read_jsonl(live) if e["kind"] == "camera_unavailable"], 5)
         cam = start_camera(port, video)
-        cfg.write_text(cfg.read_text() + "[monitor]\nmax_gap_s = 0.6\n")
+        cfg.write_text(cfg.read_text().replace("[heart]", "[monitor]\nmax_gap_s = 0.6\n[heart]"))
         daemon.send_signal(signal.SIGHUP)  # a new monitor with new settings
         assert wait_for(lambda: sum("drive" in r for r in read_jsonl(record)) == 2, 10)
         assert wait_for(lambda: sum("face" in r for r in read_jsonl(record)) > 500, 40)
@@ -262,8 +266,10 @@ def test_a_recorded_live_run_replays_to_the_same_events(tmp_path, models_dir, vi
         assert daemon.wait(timeout=5) == 0
     finally:
         cam.kill()
+        sim.kill()
         if daemon.poll() is None:
             daemon.kill()
+    assert sum("heart" in r for r in read_jsonl(record)) > 5, "no heart data recorded"
     live_events = read_jsonl(live)
     kinds = {e["kind"] for e in live_events}
     assert {"blink", "camera_unavailable"} <= kinds, kinds

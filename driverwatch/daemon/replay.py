@@ -54,6 +54,11 @@ def _read_jsonl(path: str | Path, what: str, parse) -> Iterator:
                 continue
             try:
                 yield parse(json.loads(line))
+            except json.JSONDecodeError as err:
+                if not line.endswith("\n"):  # a power cut mid-write: the drive up to it still counts
+                    log.warning("%s:%d: ignoring a truncated last line", p, n)
+                    return
+                raise InputError(f"{p}:{n}: not a {what} record: {err}") from None
             except (ValueError, TypeError, KeyError, AttributeError) as err:
                 raise InputError(f"{p}:{n}: not a {what} record: {err}") from None
 

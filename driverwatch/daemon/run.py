@@ -33,7 +33,6 @@ CAMERA_TIMEOUT_S = 1.0  # no frame for this long = camera unavailable (reported 
 STATE_INTERVAL_S = 1.0
 START_EXTEND_S = 15.0  # start-up time asked of systemd at a time while waiting for the first frame
 START_MAX_S = 300.0  # ... for at most this long: then systemd fails the start and restarts us
-SINK_SECTIONS = {"chime", "mqtt", "log", "daemon"}
 
 
 def add_arguments(p) -> None:
@@ -61,26 +60,54 @@ class EventFanout:
             fn(d)
 
 
+class OpenEvents:
+    """The latest event of every open condition, so that a chime rebuilt by a reload can take over
+    an alarm that is sounding."""
+
+    def __init__(self):
+        self.open: dict[str, object] = {}
+
+    def handle(self, event) -> None:
+        if event.type == "end" or event.t_end is not None:
+            self.open.pop(event.id, None)
+        else:
+            self.open[event.id] = event
+
+
 @dataclass
 class Sinks:
-    chime: object
+    """The event sinks; each part can be rebuilt alone by a reload."""
+
+    chime: object = None
     eventlog: object | None = None
     mqtt: object | None = None
     clips: object | None = None
-    handlers: list = field(default_factory=list)  # what the pipeline hands events to
+    tracker: OpenEvents = field(default_factory=OpenEvents)
+    extra: list = field(default_factory=list)  # process-long outputs (--events-out)
 
-    def start(self) -> None:
-        self.chime.start()
-        if self.mqtt:
-            self.mqtt.start()
+    def handlers(self) -> list:
+        """What the pipeline hands events to, in order: chime first (it never waits)."""
+        targets = [t for t in (self.eventlog and self.eventlog.write, self.mqtt and self.mqtt.publish_event) if t]
+        return [h for h in (self.chime, EventFanout(targets), self.clips, self.tracker, *self.extra) if h]
 
     def close(self) -> None:
-        self.chime.stop()
-        if self.mqtt:
-            self.mqtt.stop(clean=True)
-        for part in (self.eventlog, self.clips):
-            if part:
-                part.close()
+        for name in ("chime", "mqtt", "eventlog", "clips"):
+            close_sink(name, getattr(self, name))
+
+
+def close_sink(name: str, sink) -> None:
+    if sink is None:
+        return
+    if name == "chime":
+        sink.stop()
+    elif name == "mqtt":
+        sink.stop(clean=True)
+    else:
+        sink.close()
+
+
+# which config sections each sink is built from
+SINK_PARTS = {"chime": {"chime"}, "mqtt": {"mqtt", "daemon"}, "eventlog": {"log", "daemon"}, "clips": {"daemon"}}
 
 
 class Daemon:
@@ -95,6 +122,7 @@ class Daemon:
         self.record = JsonlWriter(args.record) if args.record else None
         self.vision = self.camera = self.heart = self.sinks = self.pipeline = None
         self.frames = self.bad_frames = 0
+        self.snooze_until: float | None = None
         self.latency_ms: deque[float] = deque(maxlen=60)
 
     def _load(self):
@@ -124,37 +152,51 @@ class Daemon:
 
         return HeartSensor(cfg.heart).start()  # PermissionDeniedError (exit 77)
 
-    def _build_sinks(self, cfg) -> Sinks:
+    def _build_sink(self, name: str, cfg):
+        """One sink, started; None when the config turns it off. Sinks report their own troubles
+        (no audio device, broker down, unwritable log) and keep the daemon running."""
         from driverwatch.daemon.paths import log_dir, state_dir
-        from driverwatch.sinks.chime import ChimeSink
-        from driverwatch.sinks.eventlog import EventLog
-        from driverwatch.sinks.mqtt import create_sink
 
-        sinks = Sinks(chime=ChimeSink(cfg.chime, state_dir=state_dir(cfg)))
-        targets = []
-        if cfg.log.enabled:
-            sinks.eventlog = EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups)
-            targets.append(sinks.eventlog.write)
-        sinks.mqtt = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
-        if sinks.mqtt:
-            targets.append(sinks.mqtt.publish_event)
-        sinks.handlers = [sinks.chime, EventFanout(targets)]
-        if cfg.daemon.save_frames:
+        if name == "chime":
+            from driverwatch.sinks.chime import ChimeSink
+
+            sink = ChimeSink(cfg.chime, state_dir=state_dir(cfg))
+            sink.start()
+            if self.snooze_until and self.snooze_until > time.monotonic():
+                sink.snooze(self.snooze_until - time.monotonic())
+            for ev in list(self.sinks.tracker.open.values()) if self.sinks else ():
+                sink.handle(ev)  # take over what is sounding
+            return sink
+        if name == "mqtt":
+            from driverwatch.sinks.mqtt import create_sink
+
+            sink = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+            if sink:
+                sink.start()
+            return sink
+        if name == "eventlog":
+            from driverwatch.sinks.eventlog import EventLog
+
+            return EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups) if cfg.log.enabled else None
+        if cfg.daemon.save_frames:  # clips
             from driverwatch.sinks.clips import ClipSink
 
             d = cfg.daemon
-            sinks.clips = ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
-            sinks.handlers.append(sinks.clips)
             log.warning("save_frames is on: frames before alerts are stored in %s", state_dir(cfg) / "clips")
-        if self.events_out:
-            sinks.handlers.append(self.events_out)
+            return ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
+        return None
+
+    def _build_sinks(self, cfg) -> Sinks:
+        sinks = Sinks(extra=[self.events_out] if self.events_out else [])
+        for name in SINK_PARTS:
+            setattr(sinks, name, self._build_sink(name, cfg))
         return sinks
 
     def _build_pipeline(self, cfg, sinks: Sinks):
         from driverwatch.daemon.wiring import Pipeline
 
         drive_id = uuid.uuid4().hex[:12]  # new for every monitor: event ids never repeat
-        return Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers, record=self.record)
+        return Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers(), record=self.record)
 
     def build(self) -> None:
         # Fail fast, before anything else starts or logs: models, camera access, serial permission.
@@ -165,7 +207,6 @@ class Daemon:
         self.sinks = self._build_sinks(cfg)
         self.pipeline = self._build_pipeline(cfg, self.sinks)
         self.camera.start()
-        self.sinks.start()
 
     def close(self) -> None:
         """Stop everything; safe to call twice."""
@@ -187,16 +228,31 @@ class Daemon:
     def _on_hup(self, _signum, _frame) -> None:
         self.reload_requested = True
 
-    def reload(self, notifier) -> None:
+    def reload(self, notifier, ready: bool) -> None:
         self.reload_requested = False
         notifier.reloading()
         try:
-            self._reload()
+            self._reload(notifier)
         finally:
-            notifier.ready()
+            if ready:
+                notifier.ready()
             notifier.watchdog(force=True)
 
-    def _reload(self) -> None:
+    def _swap(self, section: str, stop_old, build, new_cfg, fallback=None):
+        """Stop a running part, then build it from the new settings; if that fails, build it again
+        from the running settings (which worked) and say so. Returns (part, applied)."""
+        stop_old()
+        try:
+            return build(new_cfg), True
+        except (DriverwatchError, OSError) as err:
+            log.error("config reload: keeping the running [%s] settings: %s", section, err)
+        try:
+            return (fallback or build)(self.cfg), False
+        except (DriverwatchError, OSError) as err:
+            log.error("config reload: [%s] could not be restarted either, running without it: %s", section, err)
+            return None, False
+
+    def _reload(self, notifier) -> None:
         try:
             new = self._load()
         except DriverwatchError as err:
@@ -206,49 +262,41 @@ class Daemon:
         if not changed:
             log.info("config reloaded; nothing changed")
             return
-        built: dict = {}
-        try:  # build every changed part before touching the running ones
-            if "vision" in changed:
-                built["vision"] = self._build_vision(new)
-            if "camera" in changed:
-                self.camera.stop()  # release the device so that the access check sees it free
-                built["camera"] = self._build_camera(new)
-            if "heart" in changed:
-                built["heart"] = self._build_heart(new)
-            if changed & SINK_SECTIONS:
-                built["sinks"] = self._build_sinks(new)
-        except DriverwatchError as err:
-            log.error("config reload rejected, keeping the running config: %s", err)
-            if built.get("sinks"):
-                built["sinks"].close()
-            if built.get("heart"):
-                built["heart"].stop()
-            if "camera" in changed:  # the running camera was released for the check: take it back
-                from driverwatch.sources.camera import CameraSource
+        kept: set[str] = set()
+        if "vision" in changed:  # no side effects: build first, swap if it worked
+            try:
+                self.vision = self._build_vision(new)
+            except DriverwatchError as err:
+                log.error("config reload: keeping the running [vision] settings: %s", err)
+                kept.add("vision")
+        if "camera" in changed:
+            from driverwatch.sources.camera import CameraSource
 
-                self.camera = CameraSource(self.cfg.camera)
-                self.camera.start()
-            return
-        log.info("config reloaded; changed sections: %s", ", ".join(sorted(changed)))
-        self.cfg = new
-        if "vision" in built:
-            self.vision = built["vision"]
-        if "camera" in built:
-            self.camera = built["camera"]
+            # the fallback skips the access check: the device was ours until a moment ago
+            self.camera, ok = self._swap("camera", self.camera.stop, self._build_camera, new,
+                                         fallback=lambda c: CameraSource(c.camera))
             self.camera.start()
+            kept |= set() if ok else {"camera"}
+        notifier.watchdog(force=True)
         if "heart" in changed:
-            if self.heart:
-                self.heart.stop()
-            self.heart = built.get("heart")
-        if "sinks" in built:
-            old, self.sinks = self.sinks, built["sinks"]
-            self.sinks.start()
-            self.pipeline.sinks = self.sinks.handlers
-            old.close()
-        if changed & {"monitor", "heart"}:
+            self.heart, ok = self._swap("heart", lambda: self.heart and self.heart.stop(), self._build_heart, new)
+            kept |= set() if ok else {"heart"}
+        for name, sections in SINK_PARTS.items():
+            if changed & sections:
+                part, ok = self._swap(name, lambda n=name: close_sink(n, getattr(self.sinks, n)),
+                                      lambda c, n=name: self._build_sink(n, c), new)
+                setattr(self.sinks, name, part)
+                kept |= set() if ok else sections & changed
+        notifier.watchdog(force=True)
+        self.cfg = new.model_copy(update={k: getattr(self.cfg, k) for k in kept})
+        log.info("config reloaded; changed sections: %s%s", ", ".join(sorted(changed - kept)),
+                 f" (kept: {', '.join(sorted(kept))})" if kept else "")
+        if changed & {"monitor", "heart"} - kept:
             log.warning("monitor settings changed: a new monitor starts (the driver is calibrated again)")
             self.pipeline.finish()
-            self.pipeline = self._build_pipeline(new, self.sinks)
+            self.pipeline = self._build_pipeline(self.cfg, self.sinks)
+        else:
+            self.pipeline.sinks = self.sinks.handlers()
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> int:
@@ -280,7 +328,7 @@ class Daemon:
         next_state = next_stats = next_extend = t_begin
         while not self.stop_requested:
             if self.reload_requested:
-                self.reload(notifier)
+                self.reload(notifier, ready)
             frame = self.camera.get(timeout=0.1)
             now = time.monotonic()
             if frame is not None:
@@ -346,8 +394,9 @@ class Daemon:
             name = cmd.get("command")
             seconds = float(cmd.get("seconds", 0.0))
             self.pipeline.command(now, name, seconds)
-            if name == "snooze":
+            if name == "snooze" and self.sinks.chime:
                 self.sinks.chime.snooze(seconds)
+                self.snooze_until = now + seconds
             log.info("command %s applied", name)
 
     def _publish_stats(self, uptime: float) -> None:
@@ -373,7 +422,9 @@ class Daemon:
             "camera_connected": cam.get("connected"),
             "camera_reconnects": cam.get("reconnects"),
             "heart": self.heart.counters() if self.heart else None,
-            "chime": self.sinks.chime.health() if self.sinks else None,
+            "chime": self.sinks.chime.health() if self.sinks and self.sinks.chime else None,
+            "mqtt": self.sinks.mqtt.health() if self.sinks and self.sinks.mqtt else None,
+            "event_log_error": getattr(self.sinks.eventlog, "error", None) if self.sinks else None,
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
             "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(self.pipeline.frames, 1), 3)
             if self.pipeline else None,

@@ -109,12 +109,17 @@ class Pipeline:
         return events
 
     def _record(self, kind: str, data: dict) -> None:
+        t = data["t"]
+        self.last_t = t if self.last_t is None else max(self.last_t, t)  # finish() ends nothing before it began
         if self.record:
-            self.record.write({kind: data})
+            try:
+                self.record.write({kind: data})
+            except OSError as err:  # a full disk ends the recording, never the monitoring
+                log.error("recording stopped: %s", err)
+                self.record = None
 
     def face(self, ff: FaceFeatures) -> list[Event]:
         self._record("face", ff.to_json())
-        self.last_t = ff.t
         self.frames += 1
         t0 = time.perf_counter()
         events = self.monitor.update_face(ff)
@@ -133,13 +138,14 @@ class Pipeline:
         self._record("health", {"t": t, "source": source, "ok": ok, "detail": detail})
         return self._emit(self.monitor.update_health(t, source, ok, detail))
 
-    def command(self, t: float, name: str, seconds: float = 0.0) -> None:
+    def command(self, t: float, name: str, seconds: float = 0.0) -> list[Event]:
         """A driver or fleet command that the monitor must know about: snooze, recalibrate."""
         self._record("command", {"t": t, "name": name, "seconds": seconds})
         if name == "snooze":
             self.monitor.snooze(t, seconds)
         elif name == "recalibrate":
-            self.monitor.recalibrate(t)
+            return self._emit(self.monitor.recalibrate(t))
+        return []
 
     def feed(self, row: dict) -> None:
         """One recorded input (a line of a `--record` file) back into the monitor."""

@@ -85,11 +85,11 @@ class Monitor:
         """Mute notice-level announcements until t + seconds (warning and critical still sound)."""
         self.snooze_until = t + max(seconds, 0.0)
 
-    def recalibrate(self, t: float) -> None:
+    def recalibrate(self, t: float) -> list[Event]:
         """Forget the driver's baseline (a new driver): learn again from the next samples."""
         log.info("recalibrating at t=%.3f", t)
         self.calib.reset()
-        self._stress.recalibrate()
+        return self._stress.recalibrate(t)
 
     def kmh(self, t: float) -> float | None:
         s = self.speed

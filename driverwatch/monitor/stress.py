@@ -50,10 +50,15 @@ class StressMonitor:
         """Use a stored baseline (e.g. the driver's profile) instead of calibrating."""
         self.baseline_hr, self.baseline_rmssd = float(hr), (None if rmssd is None else float(rmssd))
 
-    def recalibrate(self) -> None:
-        """Forget the baseline (a new driver): learn it again from the next good features."""
+    def recalibrate(self, t: float) -> list[Event]:
+        """Forget the baseline and what was judged against it (a new driver): an open stress
+        condition ends, and the baseline is learnt again from the next good features."""
+        events = [self.stress.end(t, {"reason": "recalibrating"})] if self.stress.active else []
         self._cal_hr, self._cal_rmssd, self._cal_s = [], [], 0.0
         self.baseline_hr = self.baseline_rmssd = None
+        self.level = self.score = self.high_score = self.drowsy_support = None
+        self._held, self._cand, self._unknown_since = "normal", None, None
+        return events
 
     def finish(self, t: float) -> list[Event]:
         """End the open conditions (end of a replay, shutdown)."""

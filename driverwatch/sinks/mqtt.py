@@ -60,8 +60,8 @@ EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", 
 STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
                         "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
                         "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor"})
-STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "camera_connected",
-                        "camera_reconnects", "heart", "chime", "snooze", "latency_ms_p50", "monitor_ms_per_frame",
+STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "event_log_error", "camera_connected",
+                        "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
                         "cpu_temp_c", "load", "version"})
 # Never sent, at any depth, whatever their value: images and raw biometric signals.
 DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
