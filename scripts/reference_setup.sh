@@ -12,7 +12,8 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import mediapipe" 2>/dev/
 fi
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --no-deps "${1:-mediapipe==0.10.18}"
+# its dependencies first, then mediapipe itself without its declared ones (jax, opencv-contrib, ...)
 "$VENV/bin/python" -m pip install --quiet "numpy<2" "protobuf>=4.25.3,<5" attrs absl-py \
   flatbuffers "opencv-python-headless<4.12" matplotlib
+"$VENV/bin/python" -m pip install --quiet --no-deps "${1:-mediapipe==0.10.18}"
 "$VENV/bin/python" -c "import mediapipe as mp; mp.solutions.face_mesh.FaceMesh; print('mediapipe', mp.__version__, 'ready in $VENV')"
