@@ -38,7 +38,7 @@ def add_arguments(p) -> None:
     p.add_argument("--drive-id", default="replay", help="prefix of event ids (default: replay)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--summary", choices=["alerts", "all", "none"], default="alerts",
-                   help="timeline printed at the end (default: alerts, i.e. without blinks)")
+                   help="timeline printed at the end (default: alerts and evidence, without blinks)")
     physio = _physio_replay()
     if physio is not None:
         physio.add_heart_arguments(p)
@@ -142,7 +142,7 @@ def _summary(args, timeline, frames: int, pipeline) -> None:
     if args.summary == "none":
         return
     print(f"{frames} frames, {len(timeline.events)} events" if frames else f"{len(timeline.events)} events")
-    for line in timeline.lines(include_info=args.summary == "all"):
+    for line in timeline.lines(include_blinks=args.summary == "all"):
         print(line)
     sys.stdout.flush()
 

@@ -47,10 +47,10 @@ class Timeline:
     def handle(self, event: Event) -> None:
         self.events.append(event)
 
-    def lines(self, include_info: bool = False) -> list[str]:
+    def lines(self, include_blinks: bool = False) -> list[str]:
         out = []
         for e in self.events:
-            if e.type == "update" or (e.severity == "info" and not include_info):
+            if e.type == "update" or (e.kind == "blink" and not include_blinks):
                 continue
             if e.type == "end":
                 out.append(f"{_clock(e.t)}  end    {e.kind:<18} (lasted {e.t - e.t_start:.1f} s)")
@@ -59,13 +59,6 @@ class Timeline:
             ev = ", ".join(f"{k}={_short(v)}" for k, v in list(e.evidence.items())[:4])
             out.append(f"{_clock(e.t)}  {e.severity:<8} {e.kind:<18}{span}  {ev}")
         return out
-
-    def counts(self) -> dict[str, int]:
-        c: dict[str, int] = {}
-        for e in self.events:
-            if e.type == "start":
-                c[e.kind] = c.get(e.kind, 0) + 1
-        return c
 
 
 def _clock(t: float) -> str:
