@@ -140,6 +140,8 @@ def test_landmarks_agree_with_mediapipe_on_the_clip(clip, tmp_path):
     both = ~np.isnan(ref[:, 0, 0]) & ~np.isnan(ours[:, 0, 0])
     assert both.mean() >= 0.99
     err = mean_error_iod(ours[both], ref[both])
+    print(f"talkingface: mean landmark distance {err.mean():.4%} of the inter-ocular distance, p95 "
+          f"{np.percentile(err, 95):.4%}")
     assert err.mean() <= 0.015
     # the blink signal a monitor sees is MediaPipe's too
     ear = [eye_aspect_ratio(r, (33, 160, 158, 133, 153, 144)) for r in ref[both]]
@@ -151,4 +153,6 @@ def test_landmarks_agree_with_mediapipe_on_the_astronaut(vision_config, tmp_path
     src = shared_file("data/image/astronaut.png")
     ref = reference_landmarks(src, tmp_path)
     res = FacePipeline(vision_config).process(Frame(0.0, cv2.imread(str(src))))
-    assert mean_error_iod(res.landmarks[None], ref)[0] <= 0.015
+    err = mean_error_iod(res.landmarks[None], ref)[0]
+    print(f"astronaut: mean landmark distance {err:.4%} of the inter-ocular distance")
+    assert err <= 0.015
