@@ -159,6 +159,8 @@ def main(args) -> int:
     if sum(map(bool, (args.video, args.from_frames, args.from_inputs))) > 1:
         raise UsageError("give one of VIDEO, --from-frames and --from-inputs")
     if args.from_inputs:
+        if args.speed_kmh is not None or args.frames_out or heart_file:
+            raise UsageError("--from-inputs replays what was recorded: no --speed-kmh, --frames-out or --heart")
         return _replay_inputs(args, cfg)
 
     stats = {"frames": 0}

@@ -170,7 +170,11 @@ class Daemon:
         if name == "mqtt":
             from driverwatch.sinks.mqtt import create_sink
 
-            sink = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+            try:
+                sink = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
+            except (DriverwatchError, OSError) as err:  # e.g. an unwritable state dir for the outbox
+                log.error("MQTT disabled: %s; events go to the local log only", err)
+                return None
             if sink:
                 sink.start()
             return sink
