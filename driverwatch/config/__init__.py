@@ -21,6 +21,7 @@ from driverwatch.config.eventlog import EventLogConfig
 from driverwatch.config.heart import HeartConfig
 from driverwatch.config.monitor import MonitorConfig
 from driverwatch.config.mqtt import MqttConfig
+from driverwatch.config.speed import SpeedConfig
 from driverwatch.config.vision import VisionConfig
 from driverwatch.errors import ConfigError
 
@@ -35,6 +36,7 @@ class Config(Section):
     vision: VisionConfig = Field(default_factory=VisionConfig, title="Vision")
     monitor: MonitorConfig = Field(default_factory=MonitorConfig, title="Monitor")
     heart: HeartConfig = Field(default_factory=HeartConfig, title="Heart sensor")
+    speed: SpeedConfig = Field(default_factory=SpeedConfig, title="Vehicle speed")
     chime: ChimeConfig = Field(default_factory=ChimeConfig, title="Chimes")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT")
     log: EventLogConfig = Field(default_factory=EventLogConfig, title="Event log")

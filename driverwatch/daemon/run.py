@@ -120,7 +120,7 @@ class Daemon:
         self.frames_out = JsonlWriter(args.frames_out) if args.frames_out else None
         self.events_out = JsonlWriter(args.events_out) if args.events_out else None
         self.record = JsonlWriter(args.record) if args.record else None
-        self.vision = self.camera = self.heart = self.sinks = self.pipeline = None
+        self.vision = self.camera = self.heart = self.speed = self.sinks = self.pipeline = None
         self.frames = self.bad_frames = 0
         self.snooze_until: float | None = None
         self.latency_ms: deque[float] = deque(maxlen=60)
@@ -144,6 +144,13 @@ class Daemon:
 
         check_device_access(cfg.camera.device)  # missing / no permission / busy: one clear line
         return CameraSource(cfg.camera)
+
+    def _build_speed(self, cfg):
+        if cfg.speed.source != "gpsd":
+            return None
+        from driverwatch.sources.speed import GpsdSpeed
+
+        return GpsdSpeed(cfg.speed.gpsd_host, cfg.speed.gpsd_port).start()
 
     def _build_heart(self, cfg):
         if not cfg.heart.port:
@@ -208,6 +215,7 @@ class Daemon:
         self.vision = self._build_vision(cfg)
         self.camera = self._build_camera(cfg)
         self.heart = self._build_heart(cfg)
+        self.speed = self._build_speed(cfg)
         self.sinks = self._build_sinks(cfg)
         self.pipeline = self._build_pipeline(cfg, self.sinks)
         self.camera.start()
@@ -216,13 +224,14 @@ class Daemon:
         """Stop everything; safe to call twice."""
         if self.camera:
             self.camera.stop()
-        if self.heart:
-            self.heart.stop()
+        for part in (self.heart, self.speed):
+            if part:
+                part.stop()
         if self.pipeline:
             self.pipeline.finish()
         if self.sinks:
             self.sinks.close()
-        self.camera = self.heart = self.pipeline = self.sinks = None
+        self.camera = self.heart = self.speed = self.pipeline = self.sinks = None
 
     # -- signals -------------------------------------------------------------------------------
     def _on_stop(self, signum, _frame) -> None:
@@ -285,6 +294,8 @@ class Daemon:
         if "heart" in changed:
             self.heart, ok = self._swap("heart", lambda: self.heart and self.heart.stop(), self._build_heart, new)
             kept |= set() if ok else {"heart"}
+        if "speed" in changed:
+            self.speed, _ = self._swap("speed", lambda: self.speed and self.speed.stop(), self._build_speed, new)
         for name, sections in SINK_PARTS.items():
             if changed & sections:
                 part, ok = self._swap(name, lambda n=name: close_sink(n, getattr(self.sinks, n)),
@@ -357,6 +368,8 @@ class Daemon:
                 # The sensor's loss travels in the data (HeartFeatures.sensor_ok), so replays reproduce it.
                 for hf in self.heart.drain():
                     self.pipeline.heart(hf)
+            if self.speed and (s := self.speed.take()):
+                self.pipeline.speed(s)
             self._commands(now)
             notifier.watchdog()  # from the loop itself: a stall stops the pings
             if not ready and now >= next_extend and now - t_begin < START_MAX_S:
