@@ -67,8 +67,7 @@ def read_frames_file(path: str | Path) -> Iterator[FaceFeatures]:
     return _read_jsonl(path, "frames", FaceFeatures.from_json)
 
 
-def vision_features(path, cfg, fps: float = 30.0, progress: bool | None = None, stats: dict | None = None
-                    ) -> Iterator[tuple[FaceFeatures, dict]]:
+def vision_features(path, cfg, fps: float = 30.0, progress: bool | None = None) -> Iterator[tuple[FaceFeatures, dict]]:
     """Per-frame features (and stage timings) of a recording, through the live vision pipeline."""
     from driverwatch.daemon.progress import Progress
     from driverwatch.sources.video import open_recording
@@ -80,8 +79,6 @@ def vision_features(path, cfg, fps: float = 30.0, progress: bool | None = None, 
     try:
         for frame in source:
             res = pipe.process(frame)
-            if stats is not None:
-                stats["frames"] = stats.get("frames", 0) + 1
             yield res.features, res.timings
             bar.update()
     finally:
@@ -163,11 +160,10 @@ def main(args) -> int:
             raise UsageError("--from-inputs replays what was recorded: no --speed-kmh, --frames-out or --heart")
         return _replay_inputs(args, cfg)
 
-    stats = {"frames": 0}
     if args.from_frames:
         face_iter = ((ff, {}) for ff in read_frames_file(args.from_frames))
     elif args.video:
-        face_iter = vision_features(args.video, cfg, args.fps, False if args.no_progress else None, stats)
+        face_iter = vision_features(args.video, cfg, args.fps, False if args.no_progress else None)
     else:
         face_iter = None
     heart_iter = physio.heart_features(args, cfg) if (physio and heart_file) else None
@@ -197,5 +193,5 @@ def main(args) -> int:
                 w.close()
         if physio and heart_file:
             physio.close_outputs(args)
-    _summary(args, timeline, stats["frames"], pipeline)
+    _summary(args, timeline, pipeline.frames, pipeline)
     return 0
