@@ -308,10 +308,10 @@ class _Proc:
     def kill(self, graceful: bool = False) -> None:
         """Stop it: at once (an alarm that must end now), or `graceful`: end of input, then wait."""
         self.killed = True
+        if not graceful and self.proc.poll() is None:
+            self.proc.terminate()  # before closing its input: at end of input aplay would drain its buffer
         self.close_stdin()
         if self.proc.poll() is None:
-            if not graceful:
-                self.proc.terminate()
             try:
                 self.proc.wait(timeout=0.5 if not graceful else 2.0)
             except subprocess.TimeoutExpired:
