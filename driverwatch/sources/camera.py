@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 OPEN_TIMEOUT_MS = 2000
 READ_TIMEOUT_MS = 1000
-BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+BACKOFF_S = (0.2, 0.5, 1.0)  # capped at 1 s, so a restored camera is back within 2 s
 
 
 def _is_file_device(device) -> bool:
