@@ -101,18 +101,19 @@ class Pipeline:
                     log.exception("sink %s failed on event %s", type(s).__name__, ev.id)
         return events
 
-    def _record(self, kind: str, data: dict) -> None:
-        t = data["t"]
-        self.last_t = t if self.last_t is None else max(self.last_t, t)  # finish() ends nothing before it began
+    def _record(self, kind: str, t: float, data) -> None:
+        """Note the input's time (finish() ends nothing before it began) and, when recording, write
+        it; `data` is a callable so that nothing is serialised per frame unless recording."""
+        self.last_t = t if self.last_t is None else max(self.last_t, t)
         if self.record:
             try:
-                self.record.write({kind: data})
+                self.record.write({kind: data()})
             except OSError as err:  # a full disk ends the recording, never the monitoring
                 log.error("recording stopped: %s", err)
                 self.record = None
 
     def face(self, ff: FaceFeatures) -> list[Event]:
-        self._record("face", ff.to_json())
+        self._record("face", ff.t, ff.to_json)
         self.frames += 1
         t0 = time.perf_counter()
         events = self.monitor.update_face(ff)
@@ -120,20 +121,20 @@ class Pipeline:
         return self._emit(events)
 
     def heart(self, hf: HeartFeatures) -> list[Event]:
-        self._record("heart", hf.to_json())
+        self._record("heart", hf.t, hf.to_json)
         return self._emit(self.monitor.update_heart(hf))
 
     def speed(self, s: SpeedSample) -> None:
-        self._record("speed", {"t": s.t, "kmh": s.kmh})
+        self._record("speed", s.t, lambda: {"t": s.t, "kmh": s.kmh})
         self.monitor.update_speed(s)
 
     def health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
-        self._record("health", {"t": t, "source": source, "ok": ok, "detail": detail})
+        self._record("health", t, lambda: {"t": t, "source": source, "ok": ok, "detail": detail})
         return self._emit(self.monitor.update_health(t, source, ok, detail))
 
     def command(self, t: float, name: str, seconds: float = 0.0) -> list[Event]:
         """A driver or fleet command that the monitor must know about: snooze, recalibrate."""
-        self._record("command", {"t": t, "name": name, "seconds": seconds})
+        self._record("command", t, lambda: {"t": t, "name": name, "seconds": seconds})
         if name == "snooze":
             self.monitor.snooze(t, seconds)
         elif name == "recalibrate":
