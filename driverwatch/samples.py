@@ -21,6 +21,8 @@ def _jsonable(d: dict) -> dict:
             v = None
         elif isinstance(v, tuple):
             v = [float(x) for x in v]
+        elif isinstance(v, dict):
+            v = _jsonable(v)
         out[k] = v
     return out
 
@@ -53,6 +55,9 @@ class FaceFeatures:
     gaze_pitch: float | None = None
     face_box: tuple[float, float, float, float] | None = None  # x, y, w, h as fractions of the frame
     brightness: float | None = None  # mean luma of the whole frame, 0..255 (dark / blocked camera)
+    # Expression scores 0..1 from the blendshape model, MediaPipe's names (e.g. "eyeBlinkLeft",
+    # "browDownLeft", "jawOpen"); only the scores the monitor uses. None = not computed / unknown.
+    blendshapes: dict[str, float] | None = None
 
     def to_json(self) -> dict:
         """Exact values (a saved frames file replays to the same events), NaN / inf as null."""
@@ -62,6 +67,8 @@ class FaceFeatures:
     def from_json(cls, d: dict) -> FaceFeatures:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
+        if kw.get("blendshapes") is not None:
+            kw["blendshapes"] = {k: (math.nan if v is None else float(v)) for k, v in kw["blendshapes"].items()}
         if kw.get("face_box") is not None:
             kw["face_box"] = tuple(kw["face_box"])
         return cls(**kw)
