@@ -23,6 +23,7 @@ from driverwatch.config.monitor import MonitorConfig
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.config.speed import SpeedConfig
 from driverwatch.config.vision import VisionConfig
+from driverwatch.config.web import WebConfig
 from driverwatch.errors import ConfigError
 
 SYSTEM_CONFIG = Path("/etc/driverwatch/driverwatch.toml")
@@ -40,6 +41,7 @@ class Config(Section):
     chime: ChimeConfig = Field(default_factory=ChimeConfig, title="Chimes")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT")
     log: EventLogConfig = Field(default_factory=EventLogConfig, title="Event log")
+    web: WebConfig = Field(default_factory=WebConfig, title="Live page")
 
 
 def default_config_path() -> Path | None:
