@@ -320,10 +320,10 @@ def check_broker(cfg, timeout: float) -> list[Check]:
         return [Check("OK", "broker", "none configured: events go to the local log only")]
     port = m.port or (8883 if m.tls.enabled else 1883)
     try:
-        from driverwatch.sinks import mqtt as sink
+        from driverwatch.sinks import mqtt_tls as sink
 
         password = sink.read_password(m)
-        tls = sink._tls_context(m) if m.tls.enabled else None
+        tls = sink.tls_context(m) if m.tls.enabled else None
     except DriverwatchError as err:
         return [Check("FAIL", f"broker {m.host}:{port}", str(err))]
     version = 5 if m.protocol == "5" else 4

@@ -8,8 +8,8 @@ Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
   stats           health snapshot (the daemon calls publish_stats at mqtt.stats_interval_s)
   set/<command>   validated remote commands (see commands.py) -> MqttSink.commands
   command_result  the verdict on each command
-Payloads are JSON with a schema version. Only allow-listed keys with scalar values leave the
-vehicle: no images, no raw biometric signals (see `event_payload`, `state_payload`).
+Payloads are JSON with a schema version (telemetry.py: the allow-lists); credentials and TLS in
+mqtt_tls.py.
 
 Threads: the caller only commits to the SQLite outbox (well under 1 ms) and never touches the
 network. paho's network thread connects and reconnects with exponential backoff; a sender thread
@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import queue
-import ssl
 import threading
 import time
 from pathlib import Path
@@ -37,146 +36,29 @@ from paho.mqtt.properties import Properties
 
 from driverwatch.clock import utc_now_iso
 from driverwatch.config.mqtt import MqttConfig
-from driverwatch.daemon.paths import credential_path
 from driverwatch.errors import ConfigError
-from driverwatch.monitor.events import EVENT_SCHEMA, SEVERITY_RANK
+from driverwatch.monitor.events import SEVERITY_RANK
 from driverwatch.ratelimit import RateLimitedLog
 from driverwatch.sinks.commands import CommandError, parse_command
 from driverwatch.sinks.discovery import discovery_config, discovery_topic
+from driverwatch.sinks.mqtt_tls import connect_hint, read_password, tls_context
 from driverwatch.sinks.outbox import PRIORITY, PRIORITY_STATS, Outbox
+from driverwatch.sinks.telemetry import (  # noqa: F401 (re-exported)
+    MAX_STR,
+    TELEMETRY_SCHEMA,
+    event_payload,
+    state_payload,
+    stats_payload,
+)
+from driverwatch.sinks.telemetry import dumps as _dumps
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_SCHEMA = 1
 FLUSH_S = 1.0  # how long stop(clean=True) waits for the backlog and the 'stopped' message
 DELETE_BATCH, DELETE_EVERY_S = 200, 0.1  # acknowledged messages are deleted in batches
 
-# What may leave the vehicle. Values must be scalars (numbers, booleans, null, short strings) or
-# short lists of them (e.g. the drowsy event's `reasons`); only the keys named as nested may hold an
-# object (or, for `active`, a short list of objects) of such scalars. Anything else is dropped with
-# its key, and DENIED_KEYS (images, raw signals) are dropped whatever their value.
-EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
-                        "evidence", "time"})
-STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
-                        "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
-                        "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor"})
-STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "event_log_error", "camera_connected",
-                        "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
-                        "cpu_temp_c", "load", "version"})
-# Never sent, at any depth, whatever their value: images and raw biometric signals.
-DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
-                         "crop", "face_crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg",
-                         "raw", "raw_signal", "signal", "samples", "waveform", "beats"})
-# Heart-rate figures: allowed as evidence of a stress event, never in the periodic state / stats.
-BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline", "score"})
-MAX_STR = 200
-MAX_LIST = 8
-MAX_OBJECTS = 16
-
 # PUBACK reason codes after which resending cannot help: the message is dropped (logged).
 _PERMANENT = {"Not authorized", "Topic Name invalid", "Packet too large", "Payload format invalid"}
-
-
-def _scalar(v):
-    """The value if it may be sent, else a sentinel."""
-    if v is None or isinstance(v, bool | int | str) and (not isinstance(v, str) or len(v) <= MAX_STR):
-        return v
-    if isinstance(v, float):
-        return round(v, 5) if math.isfinite(v) else None
-    if isinstance(v, list | tuple) and len(v) <= MAX_LIST and all(
-            isinstance(x, int | float | str) and not isinstance(x, bool) for x in v):
-        items = [_scalar(x) for x in v]
-        return _DROP if any(x is _DROP for x in items) else items
-    return _DROP
-
-
-_DROP = object()
-
-
-def _clean(d: dict, allowed: frozenset | None, nested: frozenset = frozenset(),
-           deny: frozenset = DENIED_KEYS) -> tuple[dict, list[str]]:
-    out, dropped = {}, []
-    for k, v in d.items():
-        if not isinstance(k, str) or k.lower() in deny or (allowed is not None and k not in allowed):
-            dropped.append(str(k))
-            continue
-        if k in nested and isinstance(v, dict):
-            v, sub = _clean(v, None, deny=deny)
-            dropped += [f"{k}.{s}" for s in sub]
-        elif k in nested and isinstance(v, list) and len(v) <= MAX_OBJECTS and all(isinstance(x, dict) for x in v):
-            items = [_clean(x, None, deny=deny) for x in v]
-            v = [x for x, _ in items]
-            dropped += sorted({f"{k}[].{s}" for _, sub in items for s in sub})
-        else:
-            v = _scalar(v)
-            if v is _DROP:
-                dropped.append(k)
-                continue
-        out[k] = v
-    return out, dropped
-
-
-def event_payload(event: dict) -> tuple[dict, list[str]]:
-    """(payload, dropped keys): the allow-listed part of an Event.to_json() dict."""
-    out, dropped = _clean(event, EVENT_KEYS, nested=frozenset({"evidence"}))
-    out["schema"] = event.get("schema", EVENT_SCHEMA)
-    return out, dropped
-
-
-def state_payload(snapshot: dict) -> tuple[dict, list[str]]:
-    out, dropped = _clean(snapshot, STATE_KEYS, nested=frozenset({"calibration", "counts", "active"}),
-                          deny=DENIED_KEYS | BIOMETRIC_KEYS)
-    return {"schema": TELEMETRY_SCHEMA, **out}, dropped
-
-
-def stats_payload(stats: dict) -> tuple[dict, list[str]]:
-    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"heart", "chime"}), deny=DENIED_KEYS | BIOMETRIC_KEYS)
-    return {"schema": TELEMETRY_SCHEMA, **out}, dropped
-
-
-def _dumps(d: dict) -> bytes:
-    return json.dumps(d, separators=(",", ":"), allow_nan=False).encode()
-
-
-# -- credentials -------------------------------------------------------------------------------------
-def _credential_path(p: Path) -> Path:
-    """Relative paths are looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) first."""
-    return credential_path(p) or p
-
-
-def read_password(cfg: MqttConfig) -> str | None:
-    if cfg.password_file is not None:
-        path = _credential_path(cfg.password_file)
-    else:
-        path = credential_path(cfg.password_credential)
-        if path is None:
-            return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"mqtt.password_file: cannot read {path}: {err.strerror or err}") from None
-    lines = text.splitlines()
-    if not lines or not lines[0]:
-        raise ConfigError(f"mqtt.password_file: {path} is empty")
-    return lines[0]
-
-
-def _tls_context(cfg: MqttConfig) -> ssl.SSLContext:
-    t = cfg.tls
-    ca = _credential_path(t.ca_file) if t.ca_file else None
-    try:
-        ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
-    except (OSError, ssl.SSLError) as err:
-        raise ConfigError(f"mqtt.tls.ca_file: cannot load CA file {ca}: {err}") from None
-    if t.certfile:
-        cert, key = _credential_path(t.certfile), _credential_path(t.keyfile)
-        try:
-            ctx.load_cert_chain(str(cert), str(key))
-        except (OSError, ssl.SSLError) as err:
-            raise ConfigError(f"mqtt.tls.certfile/keyfile: cannot load {cert} / {key}: {err}") from None
-    if t.insecure:
-        ctx.check_hostname = False
-    return ctx
 
 
 _paho_log = logging.getLogger(__name__ + ".paho")
@@ -196,17 +78,6 @@ class _Client(paho.Client):
             if self.on_connect_error:
                 self.on_connect_error(err)
             raise
-
-
-def _connect_hint(err: BaseException) -> str:
-    s = str(err)
-    if isinstance(err, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in s:
-        return " (the broker's certificate is not signed by mqtt.tls.ca_file, or the host name does not match)"
-    if isinstance(err, ssl.SSLError):
-        return " (TLS handshake failed: check mqtt.tls and that the port speaks TLS)"
-    if isinstance(err, ConnectionRefusedError):
-        return " (nothing listens there: broker down, or wrong mqtt.host / mqtt.port)"
-    return ""
 
 
 class MqttSink:
@@ -231,7 +102,7 @@ class MqttSink:
         self._password, self._tls, self._offline = None, None, False
         try:
             self._password = read_password(cfg)
-            self._tls = _tls_context(cfg) if cfg.tls.enabled else None
+            self._tls = tls_context(cfg) if cfg.tls.enabled else None
         except ConfigError as err:
             self._offline = True
             self.last_error = f"{err}; not connecting (events are kept in the outbox)"
@@ -473,7 +344,7 @@ class MqttSink:
 
     def _on_connect_error(self, err: OSError) -> None:
         self._error("connect:" + type(err).__name__,
-                    f"cannot connect to {self.cfg.host}:{self.port}: {err}{_connect_hint(err)}; "
+                    f"cannot connect to {self.cfg.host}:{self.port}: {err}{connect_hint(err)}; "
                     f"retrying every {self.cfg.reconnect_min_s:g}..{self.cfg.reconnect_max_s:g} s")
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:

@@ -1,0 +1,98 @@
+"""Telemetry payloads: what may leave the vehicle, as compact JSON.
+
+Only allow-listed keys with scalar values are sent: no images, no raw biometric signals
+(see `event_payload`, `state_payload`, `stats_payload`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from driverwatch.monitor.events import EVENT_SCHEMA
+
+TELEMETRY_SCHEMA = 1
+
+# What may leave the vehicle. Values must be scalars (numbers, booleans, null, short strings) or
+# short lists of them (e.g. the drowsy event's `reasons`); only the keys named as nested may hold an
+# object (or, for `active`, a short list of objects) of such scalars. Anything else is dropped with
+# its key, and DENIED_KEYS (images, raw signals) are dropped whatever their value.
+EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
+                        "evidence", "time"})
+STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
+                        "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
+                        "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor"})
+STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "event_log_error", "camera_connected",
+                        "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
+                        "cpu_temp_c", "load", "version"})
+# Never sent, at any depth, whatever their value: images and raw biometric signals.
+DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
+                         "crop", "face_crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg",
+                         "raw", "raw_signal", "signal", "samples", "waveform", "beats"})
+# Heart-rate figures: allowed as evidence of a stress event, never in the periodic state / stats.
+BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline", "score"})
+MAX_STR = 200
+MAX_LIST = 8
+MAX_OBJECTS = 16
+
+
+def _scalar(v):
+    """The value if it may be sent, else a sentinel."""
+    if v is None or isinstance(v, bool | int | str) and (not isinstance(v, str) or len(v) <= MAX_STR):
+        return v
+    if isinstance(v, float):
+        return round(v, 5) if math.isfinite(v) else None
+    if isinstance(v, list | tuple) and len(v) <= MAX_LIST and all(
+            isinstance(x, int | float | str) and not isinstance(x, bool) for x in v):
+        items = [_scalar(x) for x in v]
+        return _DROP if any(x is _DROP for x in items) else items
+    return _DROP
+
+
+_DROP = object()
+
+
+def _clean(d: dict, allowed: frozenset | None, nested: frozenset = frozenset(),
+           deny: frozenset = DENIED_KEYS) -> tuple[dict, list[str]]:
+    out, dropped = {}, []
+    for k, v in d.items():
+        if not isinstance(k, str) or k.lower() in deny or (allowed is not None and k not in allowed):
+            dropped.append(str(k))
+            continue
+        if k in nested and isinstance(v, dict):
+            v, sub = _clean(v, None, deny=deny)
+            dropped += [f"{k}.{s}" for s in sub]
+        elif k in nested and isinstance(v, list) and len(v) <= MAX_OBJECTS and all(isinstance(x, dict) for x in v):
+            items = [_clean(x, None, deny=deny) for x in v]
+            v = [x for x, _ in items]
+            dropped += sorted({f"{k}[].{s}" for _, sub in items for s in sub})
+        else:
+            v = _scalar(v)
+            if v is _DROP:
+                dropped.append(k)
+                continue
+        out[k] = v
+    return out, dropped
+
+
+def event_payload(event: dict) -> tuple[dict, list[str]]:
+    """(payload, dropped keys): the allow-listed part of an Event.to_json() dict."""
+    out, dropped = _clean(event, EVENT_KEYS, nested=frozenset({"evidence"}))
+    out["schema"] = event.get("schema", EVENT_SCHEMA)
+    return out, dropped
+
+
+def state_payload(snapshot: dict) -> tuple[dict, list[str]]:
+    out, dropped = _clean(snapshot, STATE_KEYS, nested=frozenset({"calibration", "counts", "active"}),
+                          deny=DENIED_KEYS | BIOMETRIC_KEYS)
+    return {"schema": TELEMETRY_SCHEMA, **out}, dropped
+
+
+def stats_payload(stats: dict) -> tuple[dict, list[str]]:
+    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"heart", "chime"}), deny=DENIED_KEYS | BIOMETRIC_KEYS)
+    return {"schema": TELEMETRY_SCHEMA, **out}, dropped
+
+
+def dumps(d: dict) -> bytes:
+    return json.dumps(d, separators=(",", ":"), allow_nan=False).encode()
+
