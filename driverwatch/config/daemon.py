@@ -1,8 +1,7 @@
-from pathlib import Path
 
 from pydantic import Field
 
-from driverwatch.config.base import Section
+from driverwatch.config.base import OptionalPath, Section
 
 
 class DaemonConfig(Section):
@@ -12,11 +11,11 @@ class DaemonConfig(Section):
         "bench", pattern=r"^[A-Za-z0-9_.-]{1,64}$", title="Vehicle id",
         description="Names this vehicle in MQTT topics and client id (letters, digits, _ . -).",
     )
-    state_dir: Path | None = Field(
+    state_dir: OptionalPath = Field(
         None, title="State directory",
         description="The MQTT outbox and saved clips. Empty: $STATE_DIRECTORY under systemd, else ~/.local/state/driverwatch.",
     )
-    log_dir: Path | None = Field(
+    log_dir: OptionalPath = Field(
         None, title="Log directory",
         description="JSONL event log. Empty: $LOGS_DIRECTORY under systemd, else <state_dir>/log.",
     )

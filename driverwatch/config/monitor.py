@@ -3,7 +3,7 @@ relative to the driver's own calibrated baseline."""
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator, with_config
+from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict
 
 from driverwatch.config.base import Section
@@ -13,21 +13,21 @@ class CalibrationConfig(Section):
     """Per-driver baseline: open-eye level, neutral mouth, neutral head pose and gaze."""
 
     calibration_s: float = Field(
-        60.0, gt=0, title="Calibration time",
+        60.0, gt=0, le=600, title="Calibration time",
         description="Seconds of visible, roughly forward-facing face after which the driver's baseline "
         "counts as learned (state `calibrated`). 60 s like openpilot's _POSE_OFFSET_MIN_COUNT (1 min "
         "cumulative); before that a provisional running baseline and conservative defaults apply.")
     memory_s: float = Field(
-        360.0, gt=0, title="Baseline memory",
+        360.0, gt=0, le=86400, title="Baseline memory",
         description="Seconds of history the baseline keeps learning from (a rolling window), so it follows "
         "slow changes (light, posture) but no single episode. 6 min like openpilot's "
         "_POSE_OFFSET_MAX_COUNT ('short term memory').")
     provisional_s: float = Field(
-        1.0, gt=0, title="Provisional baseline after",
+        1.0, gt=0, le=60, title="Provisional baseline after",
         description="Seconds of visible face before the provisional (running) baseline is used; blink "
         "detection works from then on. 1 s covers a few blinks' worth of open-eye samples.")
     sample_period_s: float = Field(
-        0.1, gt=0, title="Baseline sample period",
+        0.1, gt=0, le=10, title="Baseline sample period",
         description="Seconds between samples kept for the robust statistics (time-based decimation, so "
         "the result does not depend on the camera's frame rate; 10 Hz is enough for slow baselines).")
     open_eye_percentile: float = Field(
@@ -36,7 +36,7 @@ class CalibrationConfig(Section):
         "downward glances only lower the signal and take < 20 % of the time, so the 70th percentile "
         "rejects them and spikes alike (robust statistics, not a mean).")
     max_pose_deg: float = Field(
-        30.0, gt=0, title="Max pose for learning",
+        30.0, gt=0, le=90, title="Max pose for learning",
         description="Degrees from the current neutral pose beyond which a sample is not learned from "
         "(mirror / shoulder checks must not move the forward direction).")
 
@@ -63,7 +63,7 @@ class EyesConfig(Section):
         description="A closure's onset is the first sample of the fall past this closure (the lid starts "
         "moving), so onsets do not lag by the frames the lid takes to close.")
     fall_stall_s: float = Field(
-        0.25, gt=0, title="Lid fall stall",
+        0.25, gt=0, le=2, title="Lid fall stall",
         description="Seconds without further closing after which a partial closure (below "
         "`open_closure`) is a resting level (a squint while yawning, smiling or in glare), not the start "
         "of a blink: a later blink's onset is then dated from where the lids leave that level, not from "
@@ -73,17 +73,17 @@ class EyesConfig(Section):
         0.5, gt=0, le=1, title="Closure that ends a blink",
         description="The eyes count as open again below this closure (hysteresis against landmark noise).")
     long_blink_s: float = Field(
-        0.5, gt=0, title="Long blink",
+        0.5, gt=0, le=1.0, title="Long blink",
         description="Seconds: closures at least this long are long blinks (drowsiness sign; normal blinks "
         "last 0.1–0.4 s, Euro NCAP DSM protocol).")
     microsleep_s: float = Field(
-        1.0, gt=0, title="Microsleep",
+        1.0, gt=0, le=3.0, title="Microsleep",
         description="Seconds: a closure this long is a microsleep (Euro NCAP DSM: 1–3 s).")
     sleep_s: float = Field(
-        3.0, gt=0, title="Sleep",
+        3.0, gt=0, le=6.0, title="Sleep",
         description="Seconds: a closure this long is sleep (Euro NCAP DSM: >= 3 s).")
     perclos_window_s: float = Field(
-        60.0, gt=0, title="PERCLOS window",
+        60.0, gt=0, le=300, title="PERCLOS window",
         description="Seconds of the rolling PERCLOS window (Wierwille PERCLOS over 1 min).")
     min_observed_share: float = Field(
         0.6, gt=0, le=1, title="Min observed share",
@@ -93,28 +93,35 @@ class EyesConfig(Section):
         0.5, ge=0, le=1, title="Min eye visibility",
         description="eye_visibility below this makes an eye unobservable (occlusion, sunglasses, profile).")
     max_yaw_deg: float = Field(
-        45.0, gt=0, title="Max yaw for eyes",
+        45.0, gt=0, le=90, title="Max yaw for eyes",
         description="Degrees of head yaw from neutral beyond which eye opening is not trusted (the far eye "
         "is foreshortened).")
     down_deg: float = Field(
-        14.0, gt=0, title="Looking down",
+        14.0, gt=0, le=45, title="Looking down",
         description="Degrees of head + eye-in-head gaze pitch below neutral from which the driver counts "
         "as looking down (instrument cluster, phone): the upper lid follows the gaze down (lid-gaze "
         "coupling), so lowered lids are not closed lids. Set above the ≈ 10-12° the iris model's gaze "
         "sags when lids close over a forward gaze (measured on the talkingface clip's blinks).")
     down_exit_deg: float = Field(
-        11.0, gt=0, title="Looking down (exit)",
+        11.0, gt=0, le=45, title="Looking down (exit)",
         description="Degrees below neutral above which looking down ends (hysteresis). Coming back up "
         "under closed lids is a blink that starts at the last downward sample (gaze-evoked blink).")
     down_closed_max_s: float = Field(
-        2.0, gt=0, title="Max lowered-lid time",
+        2.0, gt=0, le=3.0, title="Max lowered-lid time",
         description="Seconds of lids at the closed level while looking down after which they count as "
         "closed after all (a dozing head sinks too): instrument-cluster glances are shorter (Euro "
         "NCAP DSM treats > 2 s glances as distraction), so microsleep is at worst 1 s late, sleep not.")
     unobservable_s: float = Field(
-        3.0, gt=0, title="Eyes unobservable after",
+        3.0, gt=0, le=10, title="Eyes unobservable after",
         description="Seconds of face present but eyes unobservable before `eyes_unobservable` is raised "
         "(a shorter spell is a head turn).")
+
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.long_blink_s <= self.microsleep_s <= self.sleep_s:
+            raise ValueError("need long_blink_s <= microsleep_s <= sleep_s")
+        return self
 
 
 class MouthConfig(Section):
@@ -129,11 +136,11 @@ class MouthConfig(Section):
         description="The candidate must reach this MAR above neutral at its peak (yawns open wider than "
         "speech; MAR-based yawn detection, e.g. Abtahi et al. YawDD 2014).")
     min_s: float = Field(
-        1.5, gt=0, title="Yawn min duration",
+        1.5, gt=0, le=10, title="Yawn min duration",
         description="Seconds the wide opening must last: syllables and laughs open the mouth for "
         "< 0.5 s, chewing ~1 Hz; yawns last 3–8 s with >= 1.5 s wide open.")
     max_s: float = Field(
-        10.0, gt=0, title="Yawn max duration",
+        10.0, gt=0, le=60, title="Yawn max duration",
         description="Seconds: an opening longer than this is not a yawn (mouth hanging open, singing).")
 
 
@@ -141,17 +148,17 @@ class HeadConfig(Section):
     """Head nods typical of dozing: a slow sink with the eyes shut, then a fast jerk back up."""
 
     nod_drop_deg: float = Field(
-        12.0, gt=0, title="Nod depth",
+        12.0, gt=0, le=60, title="Nod depth",
         description="Degrees the head must pitch down from the pre-nod level.")
     nod_fall_s: float = Field(
-        2.0, gt=0, title="Nod fall time",
+        2.0, gt=0, le=10, title="Nod fall time",
         description="Seconds within which the drop must happen. Dozing heads sink passively in ~0.5–2 s "
         "as neck tone fades; slower drifts are posture changes.")
     nod_max_s: float = Field(
-        3.0, gt=0, title="Nod max duration",
+        3.0, gt=0, le=10, title="Nod max duration",
         description="Seconds from the start of the drop to the recovery; longer is a look down, not a nod.")
     nod_recover_deg: float = Field(
-        5.0, gt=0, title="Nod recovery",
+        5.0, gt=0, le=60, title="Nod recovery",
         description="Degrees within which the pitch must come back to its pre-nod level.")
     nod_fall_ratio: float = Field(
         1.5, ge=0, title="Nod fall / recovery time",
@@ -174,32 +181,32 @@ class HeadConfig(Section):
 class GlanceBand(TypedDict):
     """One speed band: the long-distraction limit from `from_kmh` on (km/h, seconds)."""
 
-    from_kmh: Annotated[float, Field(ge=0)]
-    glance_s: Annotated[float, Field(gt=0)]
+    from_kmh: Annotated[float, Field(ge=0, le=300)]
+    glance_s: Annotated[float, Field(gt=0, le=6.0)]  # ADDW (EU 2023/2590): at most 6 s
 
 
 class AttentionConfig(Section):
     """Eyes-off-road against the calibrated forward direction: long distraction, VATS, missing face."""
 
     yaw_deg: float = Field(
-        25.0, gt=0, title="Off-road yaw",
+        25.0, gt=0, le=60, title="Off-road yaw",
         description="Degrees of head+gaze yaw from the calibrated forward direction beyond which the "
         "driver looks off the road (openpilot _POSE_YAW_THRESHOLD 0.40 rad ≈ 23°). With the pitch limits "
         "it spans an ellipse around forward: a diagonal glance is off the road when it leaves the "
         "ellipse, even if neither angle alone passes its limit.")
     pitch_down_deg: float = Field(
-        20.0, gt=0, title="Off-road pitch down",
+        20.0, gt=0, le=45, title="Off-road pitch down",
         description="Degrees of head+gaze pitch below forward that count as off road (openpilot "
         "_POSE_PITCH_THRESHOLD 0.31 rad ≈ 18°; the instrument cluster is ≈ 20° down).")
     pitch_up_deg: float = Field(
-        20.0, gt=0, title="Off-road pitch up",
+        20.0, gt=0, le=45, title="Off-road pitch up",
         description="Degrees above forward that count as off road.")
     hysteresis_deg: float = Field(
-        3.0, ge=0, title="Attention hysteresis",
+        3.0, ge=0, le=10, title="Attention hysteresis",
         description="Degrees inside the limit the direction must come back before the driver counts as "
         "on the road again (no flicker at the boundary).")
     long_glance_s: float = Field(
-        3.0, gt=0, title="Long distraction (speed unknown)",
+        3.0, gt=0, le=6.0, title="Long distraction (speed unknown)",
         description="Seconds of one glance away that raise `long_distraction` when the vehicle speed is "
         "unknown (Euro NCAP DSM: 3 s, the strictest common limit, since the speed band is not known).")
     long_glance_bands: list[GlanceBand] = Field(
@@ -222,43 +229,50 @@ class AttentionConfig(Section):
         return v
 
     min_speed_kmh: float = Field(
-        20.0, ge=0, title="Distraction min speed",
+        20.0, ge=0, le=20.0, title="Distraction min speed",
         description="km/h below which distraction alerts are suppressed when the speed is known (EU ADDW "
         "is active from 20 km/h; parking and queues need glances away). Drowsiness is never suppressed.")
     vats_total_s: float = Field(
-        10.0, gt=0, title="VATS total",
+        10.0, gt=0, le=10.0, title="VATS total",
         description="Seconds away in total within `vats_window_s` that raise `vats` (Euro NCAP visual "
         "attention time sharing: 10 s in 30 s).")
     vats_window_s: float = Field(
-        30.0, gt=0, title="VATS window", description="Seconds of the VATS window (Euro NCAP: 30 s).")
+        30.0, gt=0, le=60, title="VATS window", description="Seconds of the VATS window (Euro NCAP: 30 s).")
     vats_reset_s: float = Field(
-        2.0, gt=0, title="VATS reset",
+        2.0, gt=0, le=10, title="VATS reset",
         description="Seconds continuously on the road that reset the VATS total (Euro NCAP: 2 s).")
     unresponsive_s: float = Field(
-        6.0, gt=0, title="Unresponsive",
+        6.0, gt=0, le=10, title="Unresponsive",
         description="Seconds with eyes closed or away after which the driver counts as unresponsive "
         "(Euro NCAP DSM unresponsive driver: 6 s).")
     return_s: float = Field(
-        3.0, gt=0, title="Return after warning",
+        3.0, gt=0, le=10, title="Return after warning",
         description="Seconds after a warning within which the driver must look back at the road with open "
         "eyes, else unresponsive (Euro NCAP DSM: 3 s).")
     face_missing_s: float = Field(
-        2.0, gt=0, title="Face missing after",
+        2.0, gt=0, le=10, title="Face missing after",
         description="Seconds without a face before `face_missing` (shorter dropouts are tracking noise).")
     dark_brightness: float = Field(
-        20.0, ge=0, title="Camera blocked brightness",
+        20.0, ge=0, le=255, title="Camera blocked brightness",
         description="Mean frame luma (0..255) below which the camera counts as dark or blocked (a hand "
         "or cloth over the lens; IR-lit cabins stay well above).")
     blocked_s: float = Field(
-        2.0, gt=0, title="Camera blocked after",
+        2.0, gt=0, le=10, title="Camera blocked after",
         description="Seconds of a dark frame before `camera_blocked`.")
+
+
+    @model_validator(mode="after")
+    def _vats_reachable(self):
+        if self.vats_window_s < self.vats_total_s:  # the total could never be reached: VATS off
+            raise ValueError("vats_window_s must be >= vats_total_s")
+        return self
 
 
 class DrowsinessConfig(Section):
     """Alert / drowsy / very drowsy (≈ KSS <= 6, 7, >= 8) from eyes, yawns and nods, with hysteresis."""
 
     window_s: float = Field(
-        300.0, gt=0, title="Evidence window",
+        300.0, gt=0, le=1800, title="Evidence window",
         description="Seconds over which long blinks, microsleeps, yawns and nods are counted (5 min: "
         "drowsiness builds over minutes, not seconds).")
     perclos_drowsy: float = Field(
@@ -273,28 +287,28 @@ class DrowsinessConfig(Section):
         description="PERCLOS must fall below this factor times a threshold to count as below it "
         "(hysteresis).")
     long_blinks_drowsy: int = Field(
-        5, gt=0, title="Long blinks drowsy",
+        5, gt=0, le=50, title="Long blinks drowsy",
         description="Long blinks (>= 0.5 s) within the window that make the driver drowsy (Euro NCAP DSM "
         "uses long eye closures as the drowsiness sign).")
     microsleeps_drowsy: int = Field(
-        1, gt=0, title="Microsleeps drowsy",
+        1, gt=0, le=5, title="Microsleeps drowsy",
         description="Microsleeps within the window that make the driver drowsy.")
     microsleeps_very: int = Field(
-        2, gt=0, title="Microsleeps very drowsy",
+        2, gt=0, le=10, title="Microsleeps very drowsy",
         description="Microsleeps within the window (or one sleep) that make the driver very drowsy.")
     yawns_drowsy: int = Field(
-        3, gt=0, title="Yawns drowsy",
+        3, gt=0, le=20, title="Yawns drowsy",
         description="Yawns within the window that make the driver drowsy (frequent yawning precedes "
         "KSS 7).")
     nods_very: int = Field(
-        2, gt=0, title="Nods very drowsy",
+        2, gt=0, le=10, title="Nods very drowsy",
         description="Nods within the window that make the driver very drowsy (one nod = drowsy).")
     support_share: float = Field(
         0.6, gt=0, le=1, title="Borderline share",
         description="With heart-rate support (stress.drowsy_support), evidence at this share of the "
         "drowsy thresholds is enough. Heart data only supports; it never raises drowsiness alone.")
     release_s: float = Field(
-        120.0, ge=0, title="Drowsiness release",
+        120.0, ge=0, le=1800, title="Drowsiness release",
         description="Seconds the evidence must stay below a level before the level is lowered (recovery "
         "from drowsiness is slow; no flicker).")
 
@@ -303,21 +317,21 @@ class AlertConfig(Section):
     """Escalation: notice -> warning -> critical by how long a condition lasts, with cooldowns."""
 
     warning_after_s: float = Field(
-        5.0, ge=0, title="Notice to warning",
+        5.0, ge=0, le=10, title="Notice to warning",
         description="Seconds a face-missing, eyes-unobservable or camera-blocked notice lasts before it is "
         "re-announced as a warning. (Drowsiness escalates by level instead: drowsy is a notice, very drowsy a "
         "warning.)")
     critical_after_s: float = Field(
-        3.0, ge=0, title="Warning to critical",
+        3.0, ge=0, le=10, title="Warning to critical",
         description="Seconds a long-distraction or VATS warning lasts before it becomes critical (Euro NCAP: "
         "escalate if the driver does not respond within 3 s). Eye closures escalate by their own length "
         "instead: a microsleep is a warning, sleep (>= 3 s) critical.")
     cooldown_s: float = Field(
-        3.0, ge=0, title="Cooldown",
+        3.0, ge=0, le=300, title="Cooldown",
         description="Seconds a condition must stay clear before it ends; a recurrence within them continues "
         "the same announcement instead of starting a new one (no re-announcing every frame).")
     update_interval_s: float = Field(
-        10.0, gt=0, title="Update interval",
+        10.0, gt=0, le=600, title="Update interval",
         description="Seconds between evidence updates of a lasting condition whose severity did not change.")
 
 
@@ -325,7 +339,7 @@ class MonitorConfig(Section):
     """Drowsiness, inattention and escalation rules. Times in seconds, never frames."""
 
     max_gap_s: float = Field(
-        0.5, gt=0, title="Max frame gap",
+        0.5, gt=0, le=10, title="Max frame gap",
         description="Seconds between frames beyond which the camera counts as stalled: the state is unknown "
         "for the gap and no duration is stretched across it.")
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig, title="Calibration")

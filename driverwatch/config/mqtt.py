@@ -1,9 +1,8 @@
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from driverwatch.config.base import Section
+from driverwatch.config.base import OptionalPath, Section
 
 
 class MqttTlsConfig(Section):
@@ -16,16 +15,16 @@ class MqttTlsConfig(Section):
         "fresh install usually talks to a broker on the same LAN; turn it on for any broker reached over "
         "a mobile network or the internet.",
     )
-    ca_file: Path | None = Field(
+    ca_file: OptionalPath = Field(
         None, title="CA file",
         description="PEM file of the CA(s) that signed the broker's certificate. Empty: the system CA store "
         "(right for brokers with a public certificate).",
     )
-    certfile: Path | None = Field(
+    certfile: OptionalPath = Field(
         None, title="Client certificate",
         description="PEM client certificate, for brokers that authenticate devices by certificate (with `keyfile`).",
     )
-    keyfile: Path | None = Field(
+    keyfile: OptionalPath = Field(
         None, title="Client key",
         description="PEM private key of the client certificate. Keep it readable only by the service "
         "(or pass it with LoadCredential=).",
@@ -47,19 +46,19 @@ class OutboxConfig(Section):
     """The on-device store-and-forward queue (SQLite, WAL): every event is written here before it is
     sent and deleted only when the broker acknowledges it."""
 
-    path: Path | None = Field(
+    path: OptionalPath = Field(
         None, title="Path",
         description="SQLite file. Empty: <daemon.state_dir>/outbox.sqlite.",
     )
     max_bytes: int = Field(
-        20_000_000, ge=10_000, title="Size cap",
+        20_000_000, ge=10_000, le=2**40, title="Size cap",
         description="Bytes of queued messages (topic + payload) kept while the broker is unreachable. An "
         "event is ~0.4 kB, so 20 MB holds ~50 000 events: weeks of alerts, and small next to a Pi's SD "
         "card. Over the cap the lowest-priority, oldest messages go first (stats snapshots, then info, "
         "notice, warning; critical safety events last).",
     )
     max_age_days: float = Field(
-        7.0, gt=0, title="Maximum age",
+        7.0, gt=0, le=365, title="Maximum age",
         description="Days a message may wait for the broker before it is dropped. A week covers a vehicle "
         "parked out of coverage over a long weekend; older alerts no longer help a fleet operator act. "
         "Measured on the wall clock, so set the clock (NTP / RTC) on devices without a battery.",
@@ -91,7 +90,7 @@ class MqttConfig(Section):
     """Fleet telemetry over MQTT, with an on-disk outbox."""
 
     host: str | None = Field(
-        None, title="Broker host",
+        None, max_length=253, title="Broker host",
         description="Empty = no broker; events go to the local log only.",
     )
     port: int | None = Field(
@@ -110,14 +109,14 @@ class MqttConfig(Section):
         "bytes per minute on mobile data.",
     )
     client_id: str | None = Field(
-        None, title="Client id",
+        None, min_length=1, max_length=256, title="Client id",
         description="MQTT client id. Empty: driverwatch-<daemon.vehicle_id>. Must be unique per broker.",
     )
     username: str | None = Field(
-        None, title="Username",
+        None, max_length=1024, title="Username",
         description="Broker user name. Empty: connect anonymously.",
     )
-    password_file: Path | None = Field(
+    password_file: OptionalPath = Field(
         None, title="Password file",
         description="File holding the broker password (first line). Never put the password in this file or "
         "on the command line. Empty: the credential `password_credential` if systemd passed one.",
@@ -128,7 +127,7 @@ class MqttConfig(Section):
         "used when `password_file` is empty.",
     )
     topic_prefix: str = Field(
-        "driverwatch/{vehicle_id}/", title="Topic prefix",
+        "driverwatch/{vehicle_id}/", max_length=1024, title="Topic prefix",
         description="Prefix of every topic ({vehicle_id} is replaced): <prefix>available, events, state, "
         "stats, set/<command>, command_result.",
     )
@@ -145,16 +144,17 @@ class MqttConfig(Section):
         "id, and the outbox deletes an event only on PUBACK. 2 costs a second round trip per event.",
     )
     session_expiry_s: int = Field(
-        3600, ge=0, title="Session expiry",
+        3600, ge=0, le=0xFFFFFFFF, title="Session expiry",
         description="MQTT 5: seconds the broker keeps this client's session (subscriptions, queued commands) "
-        "after a drop. One hour rides out tunnels and dead zones without leaving stale sessions forever.",
+        "after a drop. One hour rides out tunnels and dead zones without leaving stale sessions forever. "
+        "At most 4294967295 (a four-byte integer in MQTT 5; that value means never expire).",
     )
     reconnect_min_s: float = Field(
-        1.0, gt=0, title="Reconnect delay (min)",
+        1.0, gt=0, le=3600, title="Reconnect delay (min)",
         description="First wait before reconnecting; doubled after each failure up to `reconnect_max_s`.",
     )
     reconnect_max_s: float = Field(
-        30.0, gt=0, title="Reconnect delay (max)",
+        30.0, gt=0, le=3600, title="Reconnect delay (max)",
         description="Longest wait between reconnection attempts: 30 s bounds how late the backlog starts "
         "flowing after coverage returns without hammering a broker that is down.",
     )
@@ -164,16 +164,16 @@ class MqttConfig(Section):
         "link with 100 ms round trips above 200 events/s.",
     )
     delayed_after_s: float = Field(
-        5.0, ge=0, title="Delayed after",
+        5.0, ge=0, le=86400, title="Delayed after",
         description="An event published this many seconds after it was queued carries `delayed: true` and "
         "`delay_s`, so a dashboard does not mistake a backlog for live alerts.",
     )
     state_interval_s: float = Field(
-        1.0, ge=0.1, title="State rate limit",
+        1.0, ge=0.1, le=3600, title="State rate limit",
         description="Minimum seconds between two retained `state` snapshots (sent only when they change).",
     )
     stats_interval_s: float = Field(
-        60.0, ge=1, title="Stats interval",
+        60.0, ge=1, le=86400, title="Stats interval",
         description="Seconds between health snapshots on `stats` (fps, drops, sensor status, outbox depth, "
         "uptime): once a minute is enough for fleet monitoring and costs < 1 MB of data a month.",
     )
@@ -185,6 +185,13 @@ class MqttConfig(Section):
     @classmethod
     def _protocol(cls, v):
         return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+    @field_validator("host", "client_id", "username", "password_credential", "topic_prefix")
+    @classmethod
+    def _no_nul(cls, v):
+        if v is not None and "\0" in v:  # MQTT strings must not contain U+0000
+            raise ValueError("must not contain a NUL character")
+        return v
 
     @field_validator("topic_prefix")
     @classmethod
