@@ -113,11 +113,15 @@ say "configuration $CONFIG"
 run mkdir -p "$ETC"
 if [ -e "$CONFIG" ]; then
     echo "kept existing $CONFIG"
-elif [ -f "$SRC/config/driverwatch.toml" ]; then
-    run install -m 0640 "$SRC/config/driverwatch.toml" "$CONFIG"
 else
-    echo "+ $DW config default > $CONFIG"
-    if [ "$DRY" = 0 ]; then "$DW" config default > "$CONFIG.new" && chmod 0640 "$CONFIG.new" && mv "$CONFIG.new" "$CONFIG"; fi
+    # The models live in the state directory: say so in the config, so that the service and any
+    # command run by hand with this config (check, replay) look in the same place.
+    echo "+ $DW config default > $CONFIG (vision.models_dir = $STATE/models)"
+    if [ "$DRY" = 0 ]; then
+        "$DW" config default | sed -e "s|^# models_dir =.*|models_dir = \"$STATE/models\"|" > "$CONFIG.new"
+        grep -q "^models_dir = " "$CONFIG.new" || die "could not set vision.models_dir in $CONFIG.new"
+        chmod 0640 "$CONFIG.new" && mv "$CONFIG.new" "$CONFIG"
+    fi
 fi
 [ "$SYSTEM" = 0 ] || run chgrp "$USER_NAME" "$CONFIG"
 [ "$DRY" = 1 ] || "$DW" config validate "$CONFIG" || die "$CONFIG is not valid (fix it, then rerun)"

@@ -53,6 +53,18 @@ def test_installed_unit_passes_systemd_analyze_verify(prefix):
     assert proc.stdout.strip() == "" and proc.stderr.strip() == "", proc.stderr
 
 
+def test_the_check_hint_finds_the_installed_models(prefix, models_dir):
+    """The config the install writes points at the models it installs, so `driverwatch --config
+    CONFIG check` (the hint it prints) finds them outside systemd too."""
+    config = prefix / "etc/driverwatch/driverwatch.toml"
+    state = prefix / "var/lib/driverwatch"
+    assert load_config(config).vision.models_dir == state / "models"
+    shutil.copytree(models_dir, state / "models", dirs_exist_ok=True)  # what `models install --dest` lays out
+    proc = subprocess.run([str(VENV / "bin/driverwatch"), "--config", str(config), "models", "verify"],
+                          capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_existing_config_is_never_overwritten(prefix):
     config = prefix / "etc/driverwatch/driverwatch.toml"
     config.write_text('[chime]\nvolume = 0.3\ndevice = "plughw:1,0"\n')
