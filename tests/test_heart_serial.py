@@ -172,3 +172,48 @@ def test_permission_denied_names_the_port_and_dialout(tmp_path):
     last = r.stderr.strip().splitlines()[-1]
     assert PermissionDeniedError.__name__ in last
     assert dev in last and "dialout" in last
+
+
+def _paced_writer(master: int, lines: list[bytes], period: float, stop: threading.Event) -> threading.Thread:
+    """A sensor sending one line every `period` s (the pacing is the sensor's, not synchronisation)."""
+    def run():
+        for line in lines:
+            if stop.is_set():
+                return
+            os.write(master, line + b"\r\n")
+            stop.wait(period)
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    return th
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first", [
+    [b"72", b"9999", b"73", b"-5"],  # out-of-range values among the first lines
+    [b"0", b"0", b"0", b"0"],  # a pulse sensor with no finger on it yet
+], ids=["out-of-range", "no-finger"])
+def test_auto_reports_bpm_within_seconds_despite_bad_first_lines(first):
+    good = [str(71 + i % 4).encode() for i in range(20)]
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+    sensor = HeartSensor(HeartConfig(port=os.ttyname(slave), protocol="auto")).start()
+    try:
+        os.write(master, b"\n")  # the reader skips a first (possibly cut) line
+        t0 = time.monotonic()
+        _paced_writer(master, first + good, 1.0, stop)
+        t_good = t0 + len(first)  # when the first plausible value after the bad ones is sent
+        feats: list = []
+        assert wait_for(lambda: feats.extend(sensor.drain()) or any(f.hr for f in feats), 15), sensor.counters()
+        t_hr = time.monotonic()
+    finally:
+        stop.set()
+        sensor.stop()
+        os.close(master)
+        os.close(slave)
+    c = sensor.counters()
+    print(f"HR {t_hr - t0:.1f} s after the first line, {t_hr - t_good:.1f} s after the first good value after "
+          f"the bad ones; {c}")
+    assert c["protocol"] == "bpm" and c["lines_out_of_range"] >= 2, c
+    assert 71 <= next(f.hr for f in feats if f.hr) <= 74
+    assert t_hr - t0 <= 6.5 and t_hr - t_good <= 4.0

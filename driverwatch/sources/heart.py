@@ -122,7 +122,8 @@ class HeartSensor:
     def counters(self) -> dict:
         with self._lock:  # the reader thread changes all of these under the same lock
             return {"state": self.state, **self.stats, **{f"lines_{k}": v for k, v in self.parser.counts.items()},
-                    "protocol": self.parser.protocol, "beats": self.pipeline.n_beats}
+                    "protocol": self.parser.protocol, "protocol_changes": self.parser.changes,
+                    "beats": self.pipeline.n_beats}
 
     # -- thread ------------------------------------------------------------------------------------
     def _put(self, hf: HeartFeatures) -> None:
@@ -218,7 +219,10 @@ class HeartSensor:
             if len(line) > MAX_LINE:
                 self.parser.invalid("too_long", line[:40])
                 continue
+            changes = self.parser.changes
             samples = self.parser.parse(line.rstrip(b"\r"), now)
+            if self.parser.changes != changes:  # `auto` was wrong: features from the wrong reading go
+                self.pipeline = HeartPipeline(self.cfg)
             if samples:
                 if self.on_samples:
                     self.on_samples(samples)
