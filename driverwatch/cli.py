@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("driverwatch.daemon.run", "watch the driver live (camera, heart sensor, chimes, MQTT)"),
     "replay": ("driverwatch.daemon.replay", "replay a recorded video, frames file or heart recording"),
     "check": ("driverwatch.daemon.check", "check config, devices, models, audio and broker"),
+    "status": ("driverwatch.daemon.status", "show the running daemon's driver state and health"),
     "models": ("driverwatch.vision.models", "install or verify the face models"),
     "sensor-sim": ("driverwatch.physio.simulator", "play a heart recording into a pseudo-terminal"),
     "render": ("driverwatch.sources.scenario", "render a scripted driving scenario to video + ground truth"),
@@ -29,9 +30,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 log = logging.getLogger("driverwatch")
 
 
+class UsageParser(argparse.ArgumentParser):
+    """Usage errors exit 64 (EX_USAGE, as the README says), not argparse's 2; sub-parsers inherit it."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(64, f"{self.prog}: error: {message}\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the chosen sub-command's module is imported (a fast, robust --help)."""
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="driverwatch",
         description="Driver-state monitoring: drowsiness, inattention and stress, with chimes and MQTT.",
     )
