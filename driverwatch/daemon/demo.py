@@ -38,11 +38,8 @@ def main(args) -> int:
     from driverwatch.clock import utc_now_iso
     from driverwatch.config import load_config
     from driverwatch.daemon.replay import vision_features
-    from driverwatch.daemon.run import EventFanout
     from driverwatch.daemon.wiring import JsonlWriter, Pipeline, Timeline
-    from driverwatch.sinks.chime import ChimeSink
-    from driverwatch.sinks.eventlog import EventLog
-    from driverwatch.sinks.mqtt import create_sink
+    from driverwatch.sinks.registry import SinkContext, SinkSet
     from driverwatch.vision.models import resolve_models_dir, verify_models
 
     cfg = load_config(args.config)
@@ -63,35 +60,30 @@ def main(args) -> int:
 
     timeline = Timeline()
     events_out = JsonlWriter(out / "events.jsonl")
-    eventlog = EventLog(out / "log")
-    targets = [eventlog.write]
-    # The demo is its own "vehicle" (<vehicle_id>-demo, own outbox), so it never mixes with a live daemon.
+    # The same sinks as `run` (sinks/registry.py), with the demo's own files: the chimes go to a WAV
+    # (a demo plays faster than real time) and the demo is its own "vehicle" (<vehicle_id>-demo, own
+    # outbox), so it never mixes with a live daemon.
     demo_id = f"{cfg.daemon.vehicle_id}-demo"
-    mqtt = create_sink(cfg.mqtt, demo_id, out / "state")
-    if mqtt:
-        mqtt.start()
-        targets.append(mqtt.publish_event)
+    wav = (out / "chimes.wav").resolve()
+    cfg = cfg.model_copy(update={"chime": cfg.chime.model_copy(update={"output": "wav", "wav_path": wav}),
+                                 "log": cfg.log.model_copy(update={"enabled": True})})
+    sinks = SinkSet(frames=False, extra=[timeline, events_out]).build_all(
+        SinkContext(cfg, out / "state", out / "log", demo_id))
+    mqtt = sinks.get("mqtt")
     drive_id = f"demo-{uuid.uuid4().hex[:8]}"
     # A demo runs faster than real time: its events are stamped with the time they are processed.
-    fanout = EventFanout(targets, to_utc=lambda _t: utc_now_iso())
-    pipeline = Pipeline(cfg, drive_id=drive_id, sinks=[timeline, events_out, fanout])
+    pipeline = Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers(), to_utc=lambda _t: utc_now_iso())
     frames_out = JsonlWriter(out / "frames.jsonl")
-    last_t = 0.0
     try:
         for ff, _timings in vision_features(video, cfg):
             frames_out.write(ff.to_json())
             pipeline.face(ff)
-            last_t = ff.t
         pipeline.finish()
     finally:
         frames_out.close()
         events_out.close()
-        eventlog.close()
-        if mqtt:
-            mqtt.publish_state(pipeline.snapshot())
-            mqtt.stop(clean=True)
-
-    ChimeSink.render_wav(out / "chimes.wav", timeline.events, duration=last_t + 3.0, cfg=cfg.chime)
+        sinks.call("publish_state", pipeline.snapshot())
+        sinks.close()
     report = None
     if not args.no_report:
         try:

@@ -19,13 +19,13 @@ import statistics
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from driverwatch import __version__
 from driverwatch.clock import utc_iso, wall_time_of
 from driverwatch.daemon.wiring import JsonlWriter
 from driverwatch.errors import DriverwatchError, InputError
+from driverwatch.sinks.registry import SinkContext, SinkSet
 
 log = logging.getLogger(__name__)
 
@@ -44,70 +44,6 @@ def add_arguments(p) -> None:
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="also write per-frame features (debugging)")
     p.add_argument("--events-out", metavar="FILE.jsonl", help="also write monitor events (without wall time)")
     p.add_argument("--stats-out", metavar="FILE.json", help="write health stats here at each stats interval and on exit")
-
-
-class EventFanout:
-    """Adapts monitor events to the dict-based sinks (MQTT, event log), adding a UTC `time`."""
-
-    def __init__(self, targets, to_utc=lambda t: utc_iso(wall_time_of(t))):
-        self.targets = targets  # callables taking a dict
-        self.to_utc = to_utc
-
-    def handle(self, event) -> None:
-        d = event.to_json()
-        d["time"] = self.to_utc(event.t)
-        for fn in self.targets:
-            fn(d)
-
-
-class OpenEvents:
-    """The latest event of every open condition, so that a chime rebuilt by a reload can take over
-    an alarm that is sounding."""
-
-    def __init__(self):
-        self.open: dict[str, object] = {}
-
-    def handle(self, event) -> None:
-        if event.type == "end" or event.t_end is not None:
-            self.open.pop(event.id, None)
-        else:
-            self.open[event.id] = event
-
-
-@dataclass
-class Sinks:
-    """The event sinks; each part can be rebuilt alone by a reload."""
-
-    chime: object = None
-    eventlog: object | None = None
-    mqtt: object | None = None
-    clips: object | None = None
-    tracker: OpenEvents = field(default_factory=OpenEvents)
-    extra: list = field(default_factory=list)  # process-long outputs (--events-out)
-
-    def handlers(self) -> list:
-        """What the pipeline hands events to, in order: chime first (it never waits)."""
-        targets = [t for t in (self.eventlog and self.eventlog.write, self.mqtt and self.mqtt.publish_event) if t]
-        return [h for h in (self.chime, EventFanout(targets), self.clips, self.tracker, *self.extra) if h]
-
-    def close(self) -> None:
-        for name in ("chime", "mqtt", "eventlog", "clips"):
-            close_sink(name, getattr(self, name))
-
-
-def close_sink(name: str, sink) -> None:
-    if sink is None:
-        return
-    if name == "chime":
-        sink.stop()
-    elif name == "mqtt":
-        sink.stop(clean=True)
-    else:
-        sink.close()
-
-
-# which config sections each sink is built from
-SINK_PARTS = {"chime": {"chime"}, "mqtt": {"mqtt", "daemon"}, "eventlog": {"log", "daemon"}, "clips": {"daemon"}}
 
 
 class Daemon:
@@ -159,55 +95,27 @@ class Daemon:
 
         return HeartSensor(cfg.heart).start()  # PermissionDeniedError (exit 77)
 
-    def _build_sink(self, name: str, cfg):
-        """One sink, started; None when the config turns it off. Sinks report their own troubles
-        (no audio device, broker down, unwritable log) and keep the daemon running."""
+    def _sink_ctx(self, cfg) -> SinkContext:
         from driverwatch.daemon.paths import log_dir, state_dir
 
-        if name == "chime":
-            from driverwatch.sinks.chime import ChimeSink
+        return SinkContext(cfg, state_dir(cfg), log_dir(cfg), cfg.daemon.vehicle_id)
 
-            sink = ChimeSink(cfg.chime, state_dir=state_dir(cfg))
-            sink.start()
-            if self.snooze_until and self.snooze_until > time.monotonic():
-                sink.snooze(self.snooze_until - time.monotonic())
-            for ev in list(self.sinks.tracker.open.values()) if self.sinks else ():
-                sink.handle(ev)  # take over what is sounding
-            return sink
-        if name == "mqtt":
-            from driverwatch.sinks.mqtt import create_sink
+    def _build_sink(self, spec, cfg):
+        """One sink (sinks/registry.py), started; None when the config turns it off."""
+        sink = self.sinks.build(spec, self._sink_ctx(cfg))
+        if self.snooze_until and self.snooze_until > time.monotonic() and hasattr(sink, "snooze"):
+            sink.snooze(self.snooze_until - time.monotonic())
+        return sink
 
-            try:
-                sink = create_sink(cfg.mqtt, cfg.daemon.vehicle_id, state_dir(cfg))
-            except (DriverwatchError, OSError) as err:  # e.g. an unwritable state dir for the outbox
-                log.error("MQTT disabled: %s; events go to the local log only", err)
-                return None
-            if sink:
-                sink.start()
-            return sink
-        if name == "eventlog":
-            from driverwatch.sinks.eventlog import EventLog
+    def _build_sinks(self, cfg) -> SinkSet:
+        return SinkSet(extra=[self.events_out] if self.events_out else []).build_all(self._sink_ctx(cfg))
 
-            return EventLog(log_dir(cfg), cfg.log.max_bytes, cfg.log.backups) if cfg.log.enabled else None
-        if cfg.daemon.save_frames:  # clips
-            from driverwatch.sinks.clips import ClipSink
-
-            d = cfg.daemon
-            log.warning("save_frames is on: frames before alerts are stored in %s", state_dir(cfg) / "clips")
-            return ClipSink(state_dir(cfg) / "clips", d.clip_s, d.clip_fps, d.max_clips)
-        return None
-
-    def _build_sinks(self, cfg) -> Sinks:
-        sinks = Sinks(extra=[self.events_out] if self.events_out else [])
-        for name in SINK_PARTS:
-            setattr(sinks, name, self._build_sink(name, cfg))
-        return sinks
-
-    def _build_pipeline(self, cfg, sinks: Sinks):
+    def _build_pipeline(self, cfg, sinks: SinkSet):
         from driverwatch.daemon.wiring import Pipeline
 
         drive_id = uuid.uuid4().hex[:12]  # new for every monitor: event ids never repeat
-        return Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers(), record=self.record)
+        return Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers(), record=self.record,
+                        to_utc=lambda t: utc_iso(wall_time_of(t)))
 
     def build(self) -> None:
         # Fail fast, before anything else starts or logs: models, camera access, serial permission.
@@ -296,12 +204,12 @@ class Daemon:
             kept |= set() if ok else {"heart"}
         if "speed" in changed:
             self.speed, _ = self._swap("speed", lambda: self.speed and self.speed.stop(), self._build_speed, new)
-        for name, sections in SINK_PARTS.items():
-            if changed & sections:
-                part, ok = self._swap(name, lambda n=name: close_sink(n, getattr(self.sinks, n)),
-                                      lambda c, n=name: self._build_sink(n, c), new)
-                setattr(self.sinks, name, part)
-                kept |= set() if ok else sections & changed
+        for spec in self.sinks.specs():
+            if changed & spec.sections:
+                part, ok = self._swap(spec.name, lambda n=spec.name: self.sinks.close_one(n),
+                                      lambda c, s=spec: self._build_sink(s, c), new)
+                self.sinks.parts[spec.name] = part
+                kept |= set() if ok else spec.sections & changed
         notifier.watchdog(force=True)
         self.cfg = new.model_copy(update={k: getattr(self.cfg, k) for k in kept})
         log.info("config reloaded; changed sections: %s%s", ", ".join(sorted(changed - kept)),
@@ -377,9 +285,9 @@ class Daemon:
                 # unavailable, so ask systemd for more start-up time instead of failing the start.
                 next_extend = now + START_EXTEND_S / 3
                 notifier.notify(f"EXTEND_TIMEOUT_USEC={int(START_EXTEND_S * 1e6)}")
-            if self.sinks.mqtt and now >= next_state:
+            if now >= next_state and self.sinks.has("publish_state"):
                 next_state = now + STATE_INTERVAL_S
-                self.sinks.mqtt.publish_state(self.pipeline.snapshot())
+                self.sinks.call("publish_state", self.pipeline.snapshot())
             if now >= next_stats:
                 next_stats = now + self.cfg.mqtt.stats_interval_s
                 self._publish_stats(now - t_begin)
@@ -387,8 +295,7 @@ class Daemon:
                 break
 
     def _process(self, frame) -> None:
-        if self.sinks.clips:
-            self.sinks.clips.add_frame(frame)
+        self.sinks.call("add_frame", frame)
         try:
             result = self.vision.process(frame)
         except InputError as err:  # one odd frame (a corrupt capture) is skipped, not fatal
@@ -403,24 +310,25 @@ class Daemon:
         self.latency_ms.append((time.monotonic() - frame.t) * 1000)
 
     def _commands(self, now: float) -> None:
-        mqtt = self.sinks.mqtt
-        if not mqtt:
-            return
-        while not mqtt.commands.empty():
-            cmd = mqtt.commands.get_nowait()
-            name = cmd.get("command")
-            seconds = float(cmd.get("seconds", 0.0))
-            self.pipeline.command(now, name, seconds)
-            if name == "snooze" and self.sinks.chime:
-                self.sinks.chime.snooze(seconds)
-                self.snooze_until = now + seconds
-            log.info("command %s applied", name)
+        """Commands from any sink that takes them (MQTT `set/...`), applied in arrival order."""
+        for source in self.sinks.running():
+            queue = getattr(source, "commands", None)
+            while queue is not None and not queue.empty():
+                cmd = queue.get_nowait()
+                name = cmd.get("command")
+                seconds = float(cmd.get("seconds", 0.0))
+                self.pipeline.command(now, name, seconds)
+                chime = self.sinks.get("chime")
+                if name == "snooze" and chime:
+                    chime.snooze(seconds)
+                    self.snooze_until = now + seconds
+                log.info("command %s applied", name)
 
     def _publish_stats(self, uptime: float) -> None:
         try:
             stats = self.stats(uptime)
-            if self.sinks and self.sinks.mqtt:
-                self.sinks.mqtt.publish_stats(stats)
+            if self.sinks:
+                self.sinks.call("publish_stats", stats)
             if self.args.stats_out:
                 tmp = Path(self.args.stats_out + ".tmp")
                 tmp.write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
@@ -430,6 +338,7 @@ class Daemon:
 
     def stats(self, uptime: float) -> dict:
         cam = self.camera.stats() if self.camera else {}
+        sinks = self.sinks.health() if self.sinks else {}
         return {
             "uptime_s": round(uptime, 1),
             "fps": round(self.frames / max(uptime, 1e-6), 2),  # processed frames
@@ -439,9 +348,9 @@ class Daemon:
             "camera_connected": cam.get("connected"),
             "camera_reconnects": cam.get("reconnects"),
             "heart": self.heart.counters() if self.heart else None,
-            "chime": self.sinks.chime.health() if self.sinks and self.sinks.chime else None,
-            "mqtt": self.sinks.mqtt.health() if self.sinks and self.sinks.mqtt else None,
-            "event_log_error": getattr(self.sinks.eventlog, "error", None) if self.sinks else None,
+            "chime": sinks.get("chime", None),
+            "mqtt": sinks.get("mqtt", None),
+            "event_log_error": (sinks.get("eventlog") or {}).get("last_error"),
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
             "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(self.pipeline.frames, 1), 3)
             if self.pipeline else None,

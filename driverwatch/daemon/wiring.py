@@ -15,7 +15,9 @@ from driverwatch.samples import FaceFeatures, HeartFeatures, SpeedSample
 log = logging.getLogger(__name__)
 
 
-class Sink(Protocol):
+class Handler(Protocol):
+    """Anything events are handed to (the sinks of sinks/registry.py, a Timeline, a JsonlWriter)."""
+
     def handle(self, event: Event) -> None: ...
 
 
@@ -77,11 +79,14 @@ class Pipeline:
     monitor saw, in order, and `replay --from-inputs` feeds it back to give the same events.
     """
 
-    def __init__(self, cfg, drive_id: str, sinks: list[Sink] | None = None, record: JsonlWriter | None = None):
+    def __init__(self, cfg, drive_id: str, sinks: list[Handler] | None = None, record: JsonlWriter | None = None,
+                 to_utc=None):
+        """`to_utc(t)`: the UTC ISO time of monitor time t, stamped once on each event (Event.time)."""
         from driverwatch.monitor import Monitor
 
         self.monitor = Monitor(cfg.monitor, drive_id=drive_id, heart_cfg=cfg.heart)
-        self.sinks: list[Sink] = list(sinks or [])
+        self.sinks: list[Handler] = list(sinks or [])
+        self.to_utc = to_utc
         self.record = record
         if record:  # what a replay needs to rebuild this very monitor
             record.write({"drive": {"id": drive_id, "monitor": cfg.monitor.model_dump(mode="json"),
@@ -94,6 +99,8 @@ class Pipeline:
     def _emit(self, events: list[Event]) -> list[Event]:
         for ev in events:
             self.event_count += 1
+            if self.to_utc is not None:
+                ev.time = self.to_utc(ev.t)
             for s in self.sinks:
                 try:
                     s.handle(ev)

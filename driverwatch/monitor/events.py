@@ -15,7 +15,10 @@ Schema (version EVENT_SCHEMA), as JSON:
   t_start    float   when the condition began
   t_end      float?  when it ended (null while it lasts)
   evidence   object  the numbers behind the decision (durations, PERCLOS, counts, thresholds)
-Sinks may add `time` (UTC wall clock, ISO 8601) and `delayed` (MQTT); the monitor never does.
+  snoozed    bool    present (true) only when the driver had muted notice chimes: the event is
+                     logged and sent, but not chimed (warnings and critical alarms are never muted)
+`Event.record()` adds `time` (UTC wall clock, ISO 8601), stamped once by the daemon as the event
+leaves the pipeline; MQTT may add `delayed`. The monitor never reads the wall clock.
 """
 
 from __future__ import annotations
@@ -41,9 +44,13 @@ class Event:
     t_start: float
     t_end: float | None = None
     evidence: dict = field(default_factory=dict)
+    snoozed: bool = False
+    time: str | None = field(default=None, compare=False)  # UTC wall clock, set by the daemon's shell
+    _record: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict:
-        return {
+        """The monitor's part: deterministic (no wall time), as `--events-out` and replays write it."""
+        d = {
             "schema": EVENT_SCHEMA,
             "id": self.id,
             "seq": self.seq,
@@ -55,6 +62,17 @@ class Event:
             "t_end": None if self.t_end is None else round(self.t_end, 4),
             "evidence": self.evidence,
         }
+        if self.snoozed:
+            d["snoozed"] = True
+        return d
+
+    def record(self) -> dict:
+        """to_json() plus `time` when stamped: built once, shared by the sinks (read-only)."""
+        if self._record is None:
+            self._record = self.to_json()
+            if self.time is not None:
+                self._record["time"] = self.time
+        return self._record
 
 
 class EventIds:

@@ -141,6 +141,9 @@ class ChimeSink:
             self._actions = []
         self._gpio.close()
 
+    def close(self) -> None:
+        self.stop()
+
     @classmethod
     def render_wav(cls, path: str | Path, events: list[Event], duration: float,
                    cfg: ChimeConfig | None = None) -> list[tuple[float, float, str]]:

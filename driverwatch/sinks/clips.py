@@ -49,6 +49,9 @@ class ClipSink:
         except queue.Full:
             self.dropped += 1
 
+    def health(self) -> dict:
+        return {"saved": self.saved, "dropped": self.dropped}
+
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join(timeout=5)

@@ -14,6 +14,7 @@ import logging.handlers
 from pathlib import Path
 
 from driverwatch.clock import utc_now_iso
+from driverwatch.monitor.events import Event
 from driverwatch.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ class EventLog:
         except ValueError:  # NaN / inf in evidence: JSON has no such numbers
             line = json.dumps(_finite(event), separators=(",", ":"), default=str)
         self._logger.info(line)
+
+    def handle(self, event: Event) -> None:
+        self.write(event.record())
+
+    def health(self) -> dict:
+        return {"ok": self.error is None, "path": str(self.path), "last_error": self.error}
 
     def close(self) -> None:
         if self._handler is None:

@@ -37,7 +37,7 @@ from paho.mqtt.properties import Properties
 from driverwatch.clock import utc_now_iso
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.errors import ConfigError
-from driverwatch.monitor.events import SEVERITY_RANK
+from driverwatch.monitor.events import SEVERITY_RANK, Event
 from driverwatch.ratelimit import RateLimitedLog
 from driverwatch.sinks.commands import CommandError, parse_command
 from driverwatch.sinks.discovery import discovery_config, discovery_topic
@@ -157,6 +157,9 @@ class MqttSink:
         self._wake.set()
         return seq
 
+    def handle(self, event: Event) -> None:
+        self.publish_event(event.record())
+
     def publish_state(self, snapshot: dict) -> None:
         """Retained snapshot; sent only when it changed (ignoring t/time), at most once per interval."""
         payload, dropped = state_payload(snapshot)
@@ -186,6 +189,9 @@ class MqttSink:
         return {"connected": self._connected, "outbox_depth": self.outbox.depth(),
                 "outbox_bytes": self.outbox.bytes, "dropped": self.outbox.dropped, "sent": self.sent,
                 "rejected_commands": self.rejected_commands, "last_error": self.last_error}
+
+    def close(self) -> None:
+        self.stop(clean=True)
 
     def stop(self, clean: bool = True) -> None:
         """clean: flush the backlog for up to ~1 s, publish 'stopped', disconnect. Otherwise (a
