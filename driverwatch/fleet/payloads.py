@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from driverwatch.monitor.events import SEVERITY_RANK
 
 MAX_ID = 200
+MAX_T = 1e9  # monitor seconds (31 years): keeps wall-clock arithmetic in range
 TOPICS = ("events", "available", "state", "stats")
 AVAILABILITY = ("online", "offline", "stopped")
 
@@ -27,9 +28,14 @@ class BadPayload(ValueError):
 
 
 def _no_nul(v):
-    """PostgreSQL text and jsonb cannot hold NUL characters."""
-    if "\x00" in json.dumps(v):
+    """PostgreSQL text and jsonb hold neither NUL characters nor lone surrogates."""
+    text = json.dumps(v, ensure_ascii=False)
+    if "\x00" in text or "\\u0000" in text:
         raise ValueError("contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode (lone surrogate)") from None
     return v
 
 
@@ -53,8 +59,8 @@ class EventIn(BaseModel):
     @field_validator("t", "t_start", "t_end", "delay_s")
     @classmethod
     def _finite(cls, v):
-        if v is not None and not math.isfinite(v):
-            raise ValueError("must be finite")
+        if v is not None and not (math.isfinite(v) and abs(v) <= MAX_T):
+            raise ValueError(f"must be a finite number of seconds within +-{MAX_T:g}")
         return v
 
     @field_validator("time")
@@ -169,7 +175,12 @@ def parse(topic: str, payload: bytes, root: str, received: datetime):
         if ev.t_end is not None and ev.t_end < ev.t_start:
             raise BadPayload("event t_end before t_start")
         t, source = (ev.time.astimezone(UTC), "vehicle") if ev.time else (received, "received")
-        return EventRec(vehicle, ev, d, t, source)
+        rec = EventRec(vehicle, ev, d, t, source)
+        try:
+            rec.wall(ev.t_start), rec.wall(ev.t_end)
+        except OverflowError:
+            raise BadPayload("event time and t/t_start put the start out of the calendar") from None
+        return rec
     t, _ = _time(d, received)
     if what == "stats":
         up = d.get("uptime_s")

@@ -100,7 +100,7 @@ class BatchResult:
     rejects: list[Reject] = field(default_factory=list)  # also those the database refused
 
 
-_REFUSED = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+_REFUSED = (psycopg.errors.DataError, psycopg.errors.IntegrityError, UnicodeError, OverflowError)
 
 
 def _event_row(r: EventRec, consumer: str) -> tuple:
