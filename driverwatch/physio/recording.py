@@ -4,6 +4,8 @@ Accepted files:
   WFDB record (path.hea / path.dat / base path)   one channel (`channel`, default the first)
   CSV of raw samples: "value" per line (needs `rate`), or "time,value" with an optional header; the time
       column is seconds, milliseconds (a ms timer: steps >= 1) or ISO date-times
+The kind of a raw signal ("ecg" / "ppg") comes from the channel's or value column's name (ecg_mv, MLII,
+ppg, pleth, ...) and, when the name says nothing, from the waveform (`beats.guess_kind`).
   serial log: lines "<seconds><TAB><line as the sensor sent it>", any protocol
   JSON lines with "ts" (device time, config `time_unit`)
 """
@@ -21,7 +23,20 @@ from driverwatch.errors import InputError, UsageError
 
 _NUM = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _LOG = re.compile(r"^([-+]?\d+(?:\.\d*)?)\t(.*)$")
-_ECG_NAMES = re.compile(r"ecg|mlii|^v\d|^i+$|^avr|^avl|^avf|lead", re.I)
+_ECG_NAMES = re.compile(r"ecg|ekg|mlii|^v\d|^i+$|^avr|^avl|^avf|lead", re.I)
+_PPG_NAMES = re.compile(r"ppg|pleth|bvp|^pulse|^ir$|^red$", re.I)
+
+
+def _kind(name: str | None, t: np.ndarray, v: np.ndarray) -> str | None:
+    if name and _ECG_NAMES.search(name):
+        return "ecg"
+    if name and _PPG_NAMES.search(name):
+        return "ppg"
+    if t.size < 2 or t[-1] <= t[0]:
+        return None
+    from driverwatch.physio.beats import guess_kind
+
+    return guess_kind(v, (t.size - 1) / (t[-1] - t[0]))
 
 
 @dataclass(slots=True)
@@ -58,8 +73,8 @@ def load_recording(path: str | Path, rate: float | None = None, channel: str | N
         rec = read_record(base)
         ch = rec.channel(channel)
         v = np.nan_to_num(ch.data, nan=float(np.nanmedian(ch.data)))
-        kind = "ecg" if _ECG_NAMES.search(ch.name) else None
-        return Recording(f"{p.name}:{ch.name}", np.arange(v.size) / ch.fs, v, kind)
+        t = np.arange(v.size) / ch.fs
+        return Recording(f"{p.name}:{ch.name}", t, v, _kind(ch.name, t, v))
     try:
         text = p.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
@@ -94,8 +109,10 @@ def load_recording(path: str | Path, rate: float | None = None, channel: str | N
 def _load_csv(p: Path, rows: list[str], rate: float | None) -> Recording:
     sep = "," if "," in rows[-1] else ("\t" if "\t" in rows[-1] else (";" if ";" in rows[-1] else None))
     split = [r.split(sep) if sep else [r] for r in rows]
+    name = None
     if not all(_NUM.match(x.strip()) for x in split[0][-1:]):
-        split = split[1:]  # header
+        name = split[0][-1].strip().strip('"')  # header: the value column's name
+        split = split[1:]
     ncol = len(split[0]) if split else 0
     try:
         vals = np.array([float(r[-1]) for r in split if len(r) == ncol])
@@ -106,7 +123,8 @@ def _load_csv(p: Path, rows: list[str], rate: float | None) -> Recording:
     if ncol == 1:
         if not rate:
             raise UsageError(f"heart recording {p} has no time column: give its sample rate (--heart-rate HZ)")
-        return Recording(p.name, np.arange(vals.size) / rate, vals)
+        t = np.arange(vals.size) / rate
+        return Recording(p.name, t, vals, _kind(name, t, vals))
     first = [r[0].strip() for r in split if len(r) == ncol]
     if _NUM.match(first[0]):
         t = np.array([float(x) for x in first])
@@ -120,4 +138,4 @@ def _load_csv(p: Path, rows: list[str], rate: float | None) -> Recording:
     if rate:  # a given rate wins over a jittery time column
         t = t[0] + np.arange(t.size) / rate
     t = t - t[0]
-    return Recording(p.name, t, vals)
+    return Recording(p.name, t, vals, _kind(name, t, vals))
