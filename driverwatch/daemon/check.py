@@ -44,6 +44,7 @@ def main(args) -> int:
 
 def run_checks(config_path=None, timeout: float = 5.0, out=None) -> list[Check]:
     from driverwatch.config import Config, default_config_path, load_config
+    from driverwatch.daemon.facecheck import check_face
     from driverwatch.errors import DriverwatchError
 
     results: list[Check] = []
@@ -63,6 +64,7 @@ def run_checks(config_path=None, timeout: float = 5.0, out=None) -> list[Check]:
         cfg = Config()
     emit(check_models(cfg))
     emit(check_cameras(cfg, timeout))
+    emit(check_face(cfg, config_path, timeout, results))  # daemon/facecheck.py
     emit(check_serial(cfg))
     emit(check_audio(cfg, timeout))
     emit(check_broker(cfg, timeout))
