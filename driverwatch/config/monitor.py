@@ -31,14 +31,27 @@ class CalibrationConfig(Section):
         description="Seconds between samples kept for the robust statistics (time-based decimation, so "
         "the result does not depend on the camera's frame rate; 10 Hz is enough for slow baselines).")
     open_eye_percentile: float = Field(
-        70.0, ge=50, le=95, title="Open-eye percentile",
-        description="Percentile of the eye-opening samples taken as the open-eye level. Blinks and "
-        "downward glances only lower the signal and take < 20 % of the time, so the 70th percentile "
-        "rejects them and spikes alike (robust statistics, not a mean).")
+        50.0, ge=30, le=95, title="Open-eye percentile",
+        description="Percentile of the eye-opening samples taken as the open-eye level. Closed and "
+        "half-closed frames (closure >= `eyes.open_closure`), downward glances and squeezed eyes are "
+        "not learned from, so the median of the rest is the open eye, and a few seconds of wide-eyed "
+        "talking at the start of a drive move it less than a higher percentile would (the talkingface "
+        "clip: relaxed lids after a blink read closure 0.55-0.71 against a level learned from 4 s of "
+        "wide-eyed talking).")
     max_pose_deg: float = Field(
         30.0, gt=0, le=90, title="Max pose for learning",
         description="Degrees from the current neutral pose beyond which a sample is not learned from "
         "(mirror / shoulder checks must not move the forward direction).")
+    dip_depth: float = Field(
+        0.75, ge=0.3, le=0.85, title="Blink dip depth",
+        description="The driver's closed-eye level is learned from fast dips of the eye opening: the "
+        "opening must fall to this share of the open level or below (a quarter of the lid gap gone). "
+        "On narrow or hooded eyes and behind glasses the landmarks' closed eye reads 0.53-0.64 of open "
+        "(issue 14), so such blinks qualify; talking flickers and squints do not reach it quickly.")
+    dip_max_s: float = Field(
+        0.5, ge=0.2, le=0.8, title="Blink dip max duration",
+        description="Seconds from leaving the open level to being back: only dips this fast teach the "
+        "closed level (blinks last 0.1-0.4 s, Euro NCAP DSM; smiles and squints are slower).")
 
 
 class EyesConfig(Section):
@@ -51,7 +64,24 @@ class EyesConfig(Section):
         "opening has gone from the open level towards this one (0 = open, 1 = closed). Measured "
         "with the face pipeline: 0.16–0.22 on the real talkingface clip's closed frames, 0.26–0.33 on "
         "rendered faces (IR darkest); 0.25 puts every fully closed eye at closure >= 0.9, clear of the "
-        "0.8 blink line, while squints (>= 0.65 of open) stay below 0.5.")
+        "0.8 blink line, while squints (>= 0.65 of open) stay below 0.5. The default until the "
+        "driver's own blinks teach a higher level (`closed_level_max`).")
+    closed_level_max: float = Field(
+        0.65, ge=0, le=0.7, title="Highest learned closed-eye level",
+        description="Upper limit of the closed-eye level learned from the driver's blinks (median of the "
+        "deepest points of the last 9 fast dips, at least 3). Faces whose closed eye reads 0.53-0.64 of "
+        "open (issue 14: narrow eyes, glasses, grayscale) get their blinks' level; 0.7 at most, so "
+        "lids at 0.75 of open (squints, relaxed lids) never read as closed.")
+    blend_closed_level: float = Field(
+        0.45, ge=0, lt=1, title="Closed-eye level (blendshapes)",
+        description="1 - eyeBlink of fully closed eyes as a share of its open level, while the driver's "
+        "blinks have not taught one. Measured with FaceMesh V2 + blendshapes on the talkingface clip: "
+        "eyeBlink 0.07-0.25 open, 0.63-0.70 at full closure, i.e. 0.35-0.42 of open.")
+    blend_closed_level_max: float = Field(
+        0.6, ge=0, le=0.7, title="Highest learned closed-eye level (blendshapes)",
+        description="Upper limit of the blendshape closed level learned from blinks. Squeezes and "
+        "relaxed lids give eyeBlink 0.3-0.45 on the talkingface clip (0.6-0.8 of open), so a higher "
+        "level would call them closed.")
     blink_closure: float = Field(
         0.8, gt=0, le=1, title="Closure of a blink",
         description="Closure (0..1, relative to the driver's own open level, so glasses that lower EAR do "
@@ -72,6 +102,13 @@ class EyesConfig(Section):
     open_closure: float = Field(
         0.5, gt=0, le=1, title="Closure that ends a blink",
         description="The eyes count as open again below this closure (hysteresis against landmark noise).")
+    reopen_hold_s: float = Field(
+        0.2, ge=0.1, le=0.5, title="Half-open lids end a closure after",
+        description="Seconds the lids may stay between `open_closure` and `blink_closure` before the "
+        "closure counts as ended where they left the closed level: after a normal blink the lids "
+        "often rest half lowered (closure 0.55-0.71 for ~0.6 s on the talkingface clip), which must "
+        "not stretch the blink into a microsleep. Shorter dips (landmark noise during a real closure) "
+        "do not end it; the microsleep clock stops while the lids are half open.")
     long_blink_s: float = Field(
         0.5, gt=0, le=1.0, title="Long blink",
         description="Seconds: closures at least this long are long blinks (drowsiness sign; normal blinks "
@@ -115,7 +152,13 @@ class EyesConfig(Section):
         3.0, gt=0, le=10, title="Eyes unobservable after",
         description="Seconds of face present but eyes unobservable before `eyes_unobservable` is raised "
         "(a shorter spell is a head turn).")
-
+    squeeze_smile: float = Field(
+        0.7, ge=0.5, le=1.0, title="Smile that squeezes the eyes",
+        description="Blendshape mouthSmile / cheekSquint from which closed eyes count as squeezed by a "
+        "laugh, not closed (Euro NCAP DSM: no false alarms for laughing); a jaw open past "
+        "`mouth.jaw_wide` (yawning) squeezes them too. Measured on the talkingface clip: 0.89-0.92 while "
+        "laughing, <= 0.54 around its blinks. 1.0 turns it off; at least 0.5, so a slight smile "
+        "cannot hide a closure.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -135,6 +178,16 @@ class MouthConfig(Section):
         0.5, gt=0, title="Yawn peak opening",
         description="The candidate must reach this MAR above neutral at its peak (yawns open wider than "
         "speech; MAR-based yawn detection, e.g. Abtahi et al. YawDD 2014).")
+    jaw_open: float = Field(
+        0.4, ge=0.1, le=0.8, title="Yawn opening (jawOpen)",
+        description="Blendshape jawOpen above the driver's neutral at which a yawn candidate starts. Used "
+        "instead of MAR when blendshapes are known: it follows the jaw, not the lips (smiling, pursing "
+        "and a hand at the mouth change MAR, not the jaw). Talking and laughing on the talkingface "
+        "clip reach 0.23-0.36.")
+    jaw_wide: float = Field(
+        0.6, ge=0.3, le=0.9, title="Yawn peak opening (jawOpen)",
+        description="jawOpen above neutral the candidate must reach at its peak (a yawn drops the jaw "
+        "fully; MediaPipe scores a fully open jaw near 1).")
     min_s: float = Field(
         1.5, gt=0, le=10, title="Yawn min duration",
         description="Seconds the wide opening must last: syllables and laughs open the mouth for "
@@ -293,6 +346,13 @@ class DrowsinessConfig(Section):
     microsleeps_drowsy: int = Field(
         1, gt=0, le=5, title="Microsleeps drowsy",
         description="Microsleeps within the window that make the driver drowsy.")
+    microsleep_needs_support: bool = Field(
+        True, title="A lone microsleep needs support",
+        description="While fewer than `microsleeps_very` microsleeps are in the window, they make the "
+        "driver drowsy only with another sign there: a long blink, a yawn, a nod, PERCLOS at "
+        "`support_share` of `perclos_drowsy`, or heart support. The microsleep itself is always "
+        "warned; one closure alone (possibly a misread) does not start a drowsy state held for "
+        "`release_s`. Two microsleeps or a sleep always count.")
     microsleeps_very: int = Field(
         2, gt=0, le=10, title="Microsleeps very drowsy",
         description="Microsleeps within the window (or one sleep) that make the driver very drowsy.")

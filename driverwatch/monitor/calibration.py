@@ -1,4 +1,4 @@
-"""Per-driver baseline: open-eye level, neutral mouth, neutral head pose and gaze.
+"""Per-driver baseline: open-eye level, closed-eye level, neutral mouth, neutral head pose and gaze.
 
 Robust statistics (percentiles / medians) over a time-decimated rolling memory, so blinks, glances
 and tracking spikes do not move the baseline, and the result does not depend on the frame rate.
@@ -13,8 +13,11 @@ from collections import deque
 
 from driverwatch.config.monitor import CalibrationConfig
 
-# Every baseline the monitor uses, and the percentile that estimates it.
-EYE_KEYS = ("eye_open_left", "eye_open_right", "ear_left", "ear_right")
+# Every baseline the monitor uses, and the percentile that estimates it. "lid_*" is 1 - eyeBlink
+# (the blendshape model's eye closure turned into an opening, so it normalises like the others).
+EYE_KEYS = ("eye_open_left", "eye_open_right", "ear_left", "ear_right", "lid_left", "lid_right")
+# The two measures of eye opening whose closed level is learned from the driver's blinks.
+MEASURES = ("geometry", "blendshape")
 POSE_KEYS = ("yaw", "pitch", "gaze_yaw", "gaze_pitch")
 
 
@@ -59,6 +62,48 @@ class RobustBaseline:
         self._last_t = -1e18
 
 
+class DipLevel:
+    """The driver's closed-eye level of one opening measure (a share of the open level), learned
+    from the deepest point of fast dips (blinks: the opening falls below `depth` of open and is back
+    above `back` within `max_s`). Slow narrowings (smiles, squints, glare) are never fast dips.
+    Median of the last dips, so a half blink or a tracking spike does not move it."""
+
+    OPEN, BACK, KEEP, MIN_DIPS = 0.9, 0.85, 9, 3
+
+    def __init__(self, depth: float, max_s: float):
+        self.depth, self.max_s = depth, max_s
+        self._t0: float | None = None  # last sample above OPEN (start of a possible dip)
+        self._min = 1.0
+        self._dips: deque[float] = deque(maxlen=self.KEEP)
+
+    def add(self, t: float, r: float | None) -> None:
+        if r is None:
+            self._t0 = None
+            return
+        if r >= self.OPEN:
+            if self._t0 is not None and self._min <= self.depth and t - self._t0 <= self.max_s + 1e-6:
+                self._dips.append(self._min)
+            self._t0, self._min = t, 1.0
+        elif self._t0 is not None:
+            self._min = min(self._min, r)
+            if r >= self.BACK and self._min <= self.depth and t - self._t0 <= self.max_s + 1e-6:
+                self._dips.append(self._min)
+                self._t0, self._min = None, 1.0  # counted; wait for the opening to settle again
+            elif t - self._t0 > self.max_s:
+                self._t0 = None  # too slow for a blink
+
+    @property
+    def value(self) -> float | None:
+        if len(self._dips) < self.MIN_DIPS:
+            return None
+        d = sorted(self._dips)
+        return d[len(d) // 2]
+
+    def clear(self) -> None:
+        self._t0, self._min = None, 1.0
+        self._dips.clear()
+
+
 class Calibration:
     """Learns the baselines from samples the caller marks as usable (face visible, eyes open for the
     pose, pose near neutral for the eyes). `learned_s` counts seconds of face, not frames."""
@@ -69,11 +114,13 @@ class Calibration:
         self.eyes = {k: mk(cfg.open_eye_percentile) for k in EYE_KEYS}
         self.pose = {k: mk(50.0) for k in POSE_KEYS}
         self.mar = mk(50.0)
+        self.jaw = mk(50.0)
+        self.dips = {k: DipLevel(cfg.dip_depth, cfg.dip_max_s) for k in MEASURES}
         self.learned_s = 0.0
         self.t_calibrated: float | None = None
 
     def reset(self) -> None:
-        for b in (*self.eyes.values(), *self.pose.values(), self.mar):
+        for b in (*self.eyes.values(), *self.pose.values(), self.mar, self.jaw, *self.dips.values()):
             b.clear()
         self.learned_s = 0.0
         self.t_calibrated = None
@@ -94,9 +141,15 @@ class Calibration:
             if v is not None:
                 self.pose[k].add(t, v)
 
-    def add_mar(self, t: float, v: float | None) -> None:
+    def add_mar(self, t: float, v: float | None, jaw: float | None = None) -> None:
         if v is not None:
             self.mar.add(t, v)
+        if jaw is not None:
+            self.jaw.add(t, jaw)
+
+    def add_dips(self, t: float, ratios: dict[str, float | None]) -> None:
+        for k, r in ratios.items():
+            self.dips[k].add(t, r)
 
     # --- reading --------------------------------------------------------------------------------
     @property
@@ -125,6 +178,15 @@ class Calibration:
 
     def neutral_mar(self) -> float:
         return (self.mar.value or 0.0) if len(self.mar) >= 3 else 0.0
+
+    def neutral_jaw(self) -> float:
+        return (self.jaw.value or 0.0) if len(self.jaw) >= 3 else 0.0
+
+    def closed_level(self, measure: str, default: float, most: float) -> float:
+        """This driver's closed-eye level of a measure: learned from the blinks, never below the
+        default (a deep blink does not make closure harder to reach) nor above `most`."""
+        v = self.dips[measure].value
+        return default if v is None else min(max(v, default), most)
 
     def status(self) -> str:
         return "calibrated" if self.calibrated else "calibrating"

@@ -1,6 +1,8 @@
 """Layer 3: drowsiness level (alert / drowsy / very drowsy ≈ KSS <= 6, 7, >= 8) from PERCLOS,
 long blinks, microsleeps, yawns and nods, with hysteresis. Heart data only supports borderline
-eye / mouth evidence; it never raises the level alone."""
+eye / mouth evidence; it never raises the level alone. A lone microsleep (fewer than
+`microsleeps_very`) makes the driver drowsy only with another sign in the window
+(`microsleep_needs_support`): it is warned on its own, but one closure is not minutes of drowsiness."""
 
 from __future__ import annotations
 
@@ -40,8 +42,11 @@ class DrowsinessEstimator:
 
         p = -1.0 if perclos is None else perclos
         rule(2 if p >= c.perclos_very * held else 1, p >= c.perclos_drowsy * held, "perclos")
-        rule(2 if n["sleep"] or n["microsleep"] >= c.microsleeps_very else 1,
-             n["sleep"] > 0 or n["microsleep"] >= c.microsleeps_drowsy, "microsleep")
+        very = n["sleep"] > 0 or n["microsleep"] >= c.microsleeps_very
+        other = (n["long_blink"] > 0 or n["yawn"] > 0 or n["nod"] > 0 or bool(support)
+                 or p >= c.support_share * c.perclos_drowsy)
+        lone_ok = not c.microsleep_needs_support or other or self.level > 0
+        rule(2 if very else 1, very or (n["microsleep"] >= c.microsleeps_drowsy and lone_ok), "microsleep")
         rule(2 if n["nod"] >= c.nods_very else 1, n["nod"] > 0, "nod")
         rule(1, n["long_blink"] >= c.long_blinks_drowsy, "long_blink")
         rule(1, n["yawn"] >= c.yawns_drowsy, "yawn")

@@ -3,7 +3,10 @@
 A small state machine on the relative closure, timed by sample timestamps:
   OPEN -> CLOSED   the lids pass `blink_closure`; the onset is dated back to the start of the fall
                    (from the lids' resting level, so a held squint is not part of the fall)
-  CLOSED -> OPEN   the lids reopen past `open_closure`: one closure episode, classified by duration
+  CLOSED -> OPEN   the lids reopen past `open_closure`: one closure episode, classified by duration;
+                   or they rest half open (between the two lines) for `reopen_hold_s`: the episode
+                   ended where they left the closed level (relaxed lids after a blink are no closure;
+                   the closed clock stops meanwhile)
   OPEN -> DOWN     the gaze goes down (head + eye pitch): lowered lids there are not closed lids
   CLOSED -> DOWN   within a blink's time: the blink ended in a downward glance (lowered lids measure
                    as nearly closed, so the lid level cannot tell the two apart)
@@ -56,6 +59,7 @@ class EyeTracker:
         self._fall_max_t = 0.0
         self._rest = 0.0  # resting closure level (lowest since the last stall)
         self._down_closed: float | None = None  # lids at the closed level since, while looking down
+        self._half_open: float | None = None  # closed lids came up to half open at (CLOSED only)
         self._prev_t: float | None = None
         self._prev_closed = False  # the previous sample had closed lids
         self.perclos_window = RollingShare(cfg.perclos_window_s, cfg.min_observed_share)
@@ -63,8 +67,10 @@ class EyeTracker:
 
     # --- live state --------------------------------------------------------------------------
     def closed_for(self, t: float) -> float:
-        """Seconds the eyes have been closed (0 when not closed)."""
-        return t - self.onset if self.state == CLOSED and self.onset is not None else 0.0
+        """Seconds the eyes have been closed (0 when not closed; stopped while the lids are half open)."""
+        if self.state != CLOSED or self.onset is None:
+            return 0.0
+        return (t if self._half_open is None else self._half_open) - self.onset
 
     def perclos(self) -> float | None:
         return self.perclos_window.share()
@@ -78,7 +84,7 @@ class EyeTracker:
     def reset(self) -> None:
         """Camera stall or lost eyes: forget the episode in progress (no duration across the gap)."""
         self.state = UNKNOWN
-        self.onset = self._fall = self._down_closed = self._prev_t = None
+        self.onset = self._fall = self._down_closed = self._prev_t = self._half_open = None
         self._prev_closed = False
         self._rest = 0.0
 
@@ -128,11 +134,20 @@ class EyeTracker:
                 self.state = OPEN
         elif self.state == CLOSED:
             if c < cfg.open_closure:
-                out.append(self._end(t))
+                out.append(self._end(t if self._half_open is None else self._half_open))
                 self.state = OPEN
+            elif not closed:
+                if self._half_open is None:
+                    self._half_open = t
+                elif t - self._half_open >= cfg.reopen_hold_s - 1e-6:
+                    out.append(self._end(self._half_open))
+                    self.state = OPEN
+                    self._fall, self._rest = None, c  # a later closure is timed from this resting level
             elif down and t - self.onset < cfg.long_blink_s:
                 out.append(self._end(t))
                 self._enter_down(t, closed)
+            else:
+                self._half_open = None  # closed again: noise, the closure goes on
         elif self.state == DOWN:
             if not down:
                 if c >= cfg.open_closure:
@@ -158,11 +173,11 @@ class EyeTracker:
     def _close(self, onset: float) -> None:
         self.state = CLOSED
         self.onset = onset
-        self._down_closed = None
+        self._down_closed = self._half_open = None
 
     def _end(self, t: float) -> Closure:
         ep = Closure(classify(t - self.onset, self.cfg), self.onset, t)
-        self.onset = None
+        self.onset = self._half_open = None
         if ep.kind in ("blink", "long_blink"):
             self._blinks.add(t)
         return ep

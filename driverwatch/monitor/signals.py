@@ -1,8 +1,17 @@
 """Layer 1: one frame's FaceFeatures -> signals relative to the driver's baseline.
 
 Pure functions of the sample and the calibration: non-finite numbers become unknown (None), eye
-opening becomes a closure 0..1 against the driver's own open level (glasses that lower EAR do not
-look closed), angles become offsets from the driver's neutral pose.
+opening becomes a closure 0..1 against the driver's own open and closed levels (glasses that lower
+EAR do not look closed; narrow or hooded eyes whose closed lids still read half open do), angles
+become offsets from the driver's neutral pose.
+
+Eye closure per eye is the larger of the available measures, each normalised per driver (a measure
+that cannot see this face's closed lids, e.g. eyeBlink from a mesh that does not follow them, or
+landmarks that stay half open on hooded eyes, does not veto the other):
+  geometry    the iris model's lid gap (else EAR) / its open level, closed level learned from blinks
+  blendshape  1 - eyeBlink / its open level (the blendshape model's closure, trained across faces)
+A smile or a wide-open jaw squeezes the eyes (laughing, yawning): a closure then is not counted as
+closed lids (Euro NCAP: no false alarms for laughing).
 """
 
 from __future__ import annotations
@@ -18,10 +27,23 @@ NUMERIC = ("face_score", "ear_left", "ear_right", "eye_open_left", "eye_open_rig
            "eye_visibility_right", "mar", "yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "brightness")
 
 
+def _finite(v) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def sanitize(ff: FaceFeatures) -> tuple[FaceFeatures, bool]:
-    """A copy with NaN / inf / non-numbers replaced by None; True if anything was replaced."""
+    """A copy with NaN / inf / non-numbers replaced by None (blendshape scores: dropped); True if
+    anything was replaced."""
     kw = {}
     bad = False
+    if ff.blendshapes is not None:
+        bs = {k: f for k, v in ff.blendshapes.items() if (f := _finite(v)) is not None}
+        bad = len(bs) < len(ff.blendshapes)
+        kw["blendshapes"] = bs or None
     for k in NUMERIC:
         v = getattr(ff, k)
         if v is None:
@@ -50,6 +72,17 @@ class Signals:
     dir_yaw: float | None = None  # head + eye-in-head gaze, degrees from the neutral direction
     dir_pitch: float | None = None
     mar: float | None = None  # mouth aspect ratio above the neutral mouth
+    jaw: float | None = None  # blendshape jawOpen above the driver's neutral (None: no blendshapes)
+    squeeze: bool = False  # eyes squeezed by a smile / laugh or a wide-open jaw (closure not counted)
+    lid_ratios: dict[str, float | None] | None = None  # per measure: opening / open level (both eyes)
+
+
+def _score(bs: dict[str, float] | None, *names: str) -> float | None:
+    """The largest of the named blendshape scores that are present (None when none is)."""
+    if not bs:
+        return None
+    vals = [bs[n] for n in names if n in bs]
+    return max(vals) if vals else None
 
 
 def _eye_ratio(ff: FaceFeatures, calib: Calibration, side: str) -> float | None:
@@ -60,6 +93,22 @@ def _eye_ratio(ff: FaceFeatures, calib: Calibration, side: str) -> float | None:
         if v is not None and level is not None and level > 1e-6:
             return v / level
     return None
+
+
+def lid_opening(ff: FaceFeatures, side: str) -> float | None:
+    """1 - eyeBlink of this eye (the driver's side: MediaPipe's eyeBlinkLeft is the driver's left)."""
+    b = _score(ff.blendshapes, "eyeBlinkLeft" if side == "left" else "eyeBlinkRight")
+    return None if b is None else 1.0 - min(max(b, 0.0), 1.0)
+
+
+def _blend_ratio(ff: FaceFeatures, calib: Calibration, side: str) -> float | None:
+    v = lid_opening(ff, side)
+    level = calib.eye_level(f"lid_{side}")
+    return None if v is None or level is None or level <= 1e-6 else v / level
+
+
+def _closure(ratio: float, closed_level: float) -> float:
+    return min(max((1.0 - ratio) / (1.0 - closed_level), 0.0), 1.0)
 
 
 def _rel(v: float | None, neutral: float) -> float | None:
@@ -80,23 +129,42 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
         s.dir_pitch = s.pitch + (gp or 0.0)
     if ff.mar is not None:
         s.mar = ff.mar - calib.neutral_mar()
+    jaw = _score(ff.blendshapes, "jawOpen")
+    if jaw is not None:
+        s.jaw = jaw - calib.neutral_jaw()
 
     ec = cfg.eyes
+    smile = _score(ff.blendshapes, "mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight")
+    s.squeeze = (smile is not None and smile >= ec.squeeze_smile) or (s.jaw is not None and s.jaw >= cfg.mouth.jaw_wide)
     if s.yaw is not None and abs(s.yaw) > ec.max_yaw_deg:
         return s  # profile view: eye opening is not measurable
-    ratios = []
+    geo_level = calib.closed_level("geometry", ec.closed_level, ec.closed_level_max)
+    blend_level = calib.closed_level("blendshape", ec.blend_closed_level, ec.blend_closed_level_max)
+    geo, blend, closures = [], [], []
     for side in ("left", "right"):
         vis = getattr(ff, f"eye_visibility_{side}")
         has_signal = getattr(ff, f"eye_open_{side}") is not None or getattr(ff, f"ear_{side}") is not None
         if not has_signal or (vis is not None and vis < ec.min_visibility):
             continue
         s.eyes_observable = True
+        eye = []
         r = _eye_ratio(ff, calib, side)
         if r is not None:
-            ratios.append(r)
-    if ratios:
-        s.openness = sum(ratios) / len(ratios)
-        s.closure = min(max((1.0 - s.openness) / (1.0 - ec.closed_level), 0.0), 1.0)
+            geo.append(r)
+            eye.append(_closure(r, geo_level))
+        rb = _blend_ratio(ff, calib, side)
+        if rb is not None:
+            blend.append(rb)
+            eye.append(_closure(rb, blend_level))
+        if eye:
+            closures.append(max(eye))
+    mean = lambda v: sum(v) / len(v) if v else None  # noqa: E731
+    s.lid_ratios = {"geometry": mean(geo), "blendshape": mean(blend)}
+    s.openness = mean(geo) if geo else mean(blend)
+    if closures:
+        s.closure = mean(closures)
+        if s.squeeze:
+            s.closure = min(s.closure, ec.onset_closure)
     return s
 
 
@@ -111,11 +179,19 @@ def learn(calib: Calibration, ff: FaceFeatures, s: Signals, dt: float, cfg: Moni
     if not forward:
         return
     calib.add_time(ff.t, dt)
-    calib.add_mar(ff.t, ff.mar)
+    calib.add_mar(ff.t, ff.mar, _score(ff.blendshapes, "jawOpen"))
     down = s.dir_pitch is not None and s.dir_pitch < -cfg.eyes.down_exit_deg
-    if s.eyes_observable and not down:
-        calib.add_eyes(ff.t, {"eye_open_left": ff.eye_open_left, "eye_open_right": ff.eye_open_right,
-                              "ear_left": ff.ear_left, "ear_right": ff.ear_right})
+    if s.eyes_observable and not down and not s.squeeze:
+        # Closed and half-closed frames are left out once there is a level (the open level is the
+        # open eye's; narrower open eyes still count, so a level learned while wide-eyed comes down).
+        if s.closure is None or s.closure < cfg.eyes.open_closure:
+            calib.add_eyes(ff.t, {"eye_open_left": ff.eye_open_left, "eye_open_right": ff.eye_open_right,
+                                  "ear_left": ff.ear_left, "ear_right": ff.ear_right,
+                                  "lid_left": lid_opening(ff, "left"), "lid_right": lid_opening(ff, "right")})
+        if s.lid_ratios is not None:
+            calib.add_dips(ff.t, s.lid_ratios)
+    elif s.lid_ratios is not None:
+        calib.add_dips(ff.t, dict.fromkeys(s.lid_ratios))  # a glance down or a squeeze is no blink
     if s.closure is None or s.closure < cfg.eyes.onset_closure:
         calib.add_pose(ff.t, {"yaw": ff.yaw, "pitch": ff.pitch, "gaze_yaw": ff.gaze_yaw,
                               "gaze_pitch": ff.gaze_pitch})
