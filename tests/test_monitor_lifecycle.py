@@ -14,7 +14,7 @@ def heart(t, hr, rmssd=40.0, ok=True):
 
 def calibrated(m: Monitor | Pipeline, cfg: Config) -> float:
     t = 0.0
-    while t < cfg.heart.stress.calibration_s + 5:
+    while t < cfg.monitor.stress.calibration_s + 5:
         (m.heart if isinstance(m, Pipeline) else m.update_heart)(heart(t, 65.0))
         t += 1.0
     return t
@@ -29,7 +29,7 @@ def stressed(m: Monitor, t: float) -> list:
 
 def test_finish_ends_stress_and_sensor_lost():
     cfg = Config()
-    m = Monitor(cfg.monitor, heart_cfg=cfg.heart)
+    m = Monitor(cfg.monitor)
     t = calibrated(m, cfg)
     assert m.snapshot()["calibration"]["heart"] is True
     events = stressed(m, t)
@@ -54,7 +54,7 @@ def test_pipeline_finishes_at_its_last_input_of_any_kind():
 
 def test_recalibrate_forgets_the_heart_baseline_and_ends_stress():
     cfg = Config()
-    m = Monitor(cfg.monitor, heart_cfg=cfg.heart)
+    m = Monitor(cfg.monitor)
     t = calibrated(m, cfg)
     assert any(e.kind == "stress" for e in stressed(m, t))
     events = m.recalibrate(t + 120)

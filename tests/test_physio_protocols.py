@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from fixtures.data import shared_file
 
-from driverwatch.config.heart import HeartConfig, StressConfig
+from driverwatch.config.affect import StressConfig
+from driverwatch.config.heart import HeartConfig
 from driverwatch.monitor.events import EventIds
 from driverwatch.monitor.stress import StressMonitor
 from driverwatch.physio.protocols import LineParser
@@ -99,7 +100,7 @@ def test_stress_level_needs_persistence_and_is_unknown_on_poor_signal():
     cfg = StressConfig(calibration_s=60, min_duration_s=20)
     sm = StressMonitor(cfg, EventIds("d"))
     assert _feed(sm, 0, 61, hr=70.0, rmssd=50.0) == [] and sm.calibrated
-    assert sm.snapshot()["baseline"] == {"hr": 70.0, "rmssd": 50.0}
+    assert sm.snapshot()["baseline"] == {"hr": 70.0, "rmssd": 50.0, "source": "drive"}
     assert _feed(sm, 61, 75, hr=84.0, rmssd=30.0) == [] and sm.level == "normal"  # not yet 20 s
     ev = _feed(sm, 75, 90, hr=84.0, rmssd=30.0)
     assert [(e.kind, e.type, e.t_start) for e in ev] == [("stress", "start", 61.0)]

@@ -5,53 +5,8 @@ from pydantic import Field, model_validator
 from driverwatch.config.base import Section
 
 
-class StressConfig(Section):
-    """Stress level from heart rate and RMSSD against the driver's resting baseline."""
-
-    calibration_s: float = Field(
-        120.0, gt=0, title="Calibration time",
-        description="Seconds of good-quality heart features (from the start of the drive) used to learn the "
-        "driver's resting baseline (median HR and RMSSD). Two minutes: HRV guidelines (Task Force of ESC/NASPE "
-        "1996; Shaffer & Ginsberg 2017) treat 1-5 min as the shortest stable short-term recordings.")
-    min_quality: float = Field(
-        0.8, ge=0, le=1, title="Minimum quality",
-        description="Share of accepted beats (0..1) below which the stress level is unknown: RMSSD is very "
-        "sensitive to artefacts (a single missed beat inflates it), so only clean windows are judged.")
-    elevated_hr_rise: float = Field(
-        0.10, ge=0, title="Elevated: HR rise",
-        description="Relative rise of heart rate over baseline (0.10 = +10 %) that counts as elevated. In "
-        "drivedb (Healey & Picard 2005) record drive17b, HR while driving is ~12 % above the final rest.")
-    elevated_rmssd_fall: float = Field(
-        0.25, ge=0, le=1, title="Elevated: RMSSD fall",
-        description="Relative fall of RMSSD below baseline (0.25 = -25 %) that counts as elevated; vagal "
-        "withdrawal under acute stress lowers RMSSD (Kim et al. 2018, review of HRV and stress).")
-    high_hr_rise: float = Field(
-        0.25, ge=0, title="High: HR rise",
-        description="Relative HR rise over baseline (0.25 = +25 %) that counts as high stress.")
-    high_rmssd_fall: float = Field(
-        0.50, ge=0, le=1, title="High: RMSSD fall",
-        description="Relative RMSSD fall below baseline (0.50 = -50 %) that counts as high stress.")
-    hysteresis: float = Field(
-        0.3, ge=0, lt=1, title="Hysteresis",
-        description="A level is left only when the score falls this fraction below the level's entry threshold "
-        "(0.3 = 30 %), so that a value hovering near a threshold does not flap.")
-    min_duration_s: float = Field(
-        30.0, ge=0, title="Minimum duration",
-        description="Seconds a new level must persist before it is reported (and an event is sent). HRV "
-        "features are 60 s windows, so shorter changes are mostly noise.")
-    drowsy_hr_fall: float = Field(
-        0.05, ge=0, title="Drowsiness support: HR fall",
-        description="Relative HR fall below baseline (0.05 = -5 %) which, together with an RMSSD rise, is "
-        "reported as supporting drowsiness evidence (parasympathetic shift before sleep onset; Vicente et al. "
-        "2016). Never an alert on its own.")
-    drowsy_rmssd_rise: float = Field(
-        0.10, ge=0, title="Drowsiness support: RMSSD rise",
-        description="Relative RMSSD rise over baseline (0.10 = +10 %) needed, with the HR fall, for the "
-        "drowsiness support flag.")
-
-
 class HeartConfig(Section):
-    """The serial heart-rate sensor, beat detection, HRV and stress."""
+    """The serial heart-rate sensor, beat detection and HRV (stress rules: [monitor.stress])."""
 
     port: str | None = Field(
         None, title="Serial port",
@@ -119,7 +74,6 @@ class HeartConfig(Section):
         64, gt=0, title="Queue size",
         description="Feature records buffered for the consumer; when it falls behind the oldest are dropped "
         "and counted, so the serial thread never blocks the camera path (64 s at 1 Hz).")
-    stress: StressConfig = Field(default_factory=StressConfig, title="Stress")
 
     @model_validator(mode="after")
     def _ranges(self):

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict
 
+from driverwatch.config.affect import StressConfig
 from driverwatch.config.base import Section
 
 
@@ -393,6 +394,12 @@ class AlertConfig(Section):
     update_interval_s: float = Field(
         10.0, gt=0, le=600, title="Update interval",
         description="Seconds between evidence updates of a lasting condition whose severity did not change.")
+    snooze_max_s: float = Field(
+        1800.0, ge=0, le=1800, title="Maximum snooze",
+        description="Seconds: the longest a driver (or a fleet's `set/snooze`) may mute notice chimes; a "
+        "longer request is capped and the result says so. Muted events are still logged and sent (marked "
+        "`snoozed`); warnings and critical alarms are never muted. At most 30 min, so early drowsiness "
+        "signs cannot go unannounced for longer.")
 
 
 class MonitorConfig(Section):
@@ -409,3 +416,4 @@ class MonitorConfig(Section):
     attention: AttentionConfig = Field(default_factory=AttentionConfig, title="Attention")
     drowsiness: DrowsinessConfig = Field(default_factory=DrowsinessConfig, title="Drowsiness")
     alerts: AlertConfig = Field(default_factory=AlertConfig, title="Alerts")
+    stress: StressConfig = Field(default_factory=StressConfig, title="Stress (heart)")

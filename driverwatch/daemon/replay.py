@@ -113,8 +113,11 @@ def _replay_inputs(args, cfg) -> int:
                         frames += pipeline.frames
                         pipeline.finish()
                     drive = row["drive"]
-                    recorded = cfg.model_copy(update={"monitor": type(cfg.monitor).model_validate(drive["monitor"]),
-                                                      "heart": type(cfg.heart).model_validate(drive["heart"])})
+                    mon, heart = dict(drive["monitor"]), dict(drive["heart"])
+                    if "stress" in heart:  # recorded before the stress rules moved to [monitor.stress]
+                        mon.setdefault("stress", heart.pop("stress"))
+                    recorded = cfg.model_copy(update={"monitor": type(cfg.monitor).model_validate(mon),
+                                                      "heart": type(cfg.heart).model_validate(heart)})
                     pipeline = Pipeline(recorded, drive_id=drive["id"], sinks=sinks)
                 elif pipeline is None:
                     raise ValueError("no drive header before the first input")

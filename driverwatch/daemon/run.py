@@ -214,7 +214,7 @@ class Daemon:
         self.cfg = new.model_copy(update={k: getattr(self.cfg, k) for k in kept})
         log.info("config reloaded; changed sections: %s%s", ", ".join(sorted(changed - kept)),
                  f" (kept: {', '.join(sorted(kept))})" if kept else "")
-        if changed & {"monitor", "heart"} - kept:
+        if "monitor" in changed - kept:
             log.warning("monitor settings changed: a new monitor starts (the driver is calibrated again)")
             self.pipeline.finish()
             self.pipeline = self._build_pipeline(self.cfg, self.sinks)

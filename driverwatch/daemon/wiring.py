@@ -84,7 +84,7 @@ class Pipeline:
         """`to_utc(t)`: the UTC ISO time of monitor time t, stamped once on each event (Event.time)."""
         from driverwatch.monitor import Monitor
 
-        self.monitor = Monitor(cfg.monitor, drive_id=drive_id, heart_cfg=cfg.heart)
+        self.monitor = Monitor(cfg.monitor, drive_id=drive_id)
         self.sinks: list[Handler] = list(sinks or [])
         self.to_utc = to_utc
         self.record = record

@@ -40,7 +40,7 @@ def _r(v: float | None, n: int = 3) -> float | None:
 
 
 class Monitor:
-    def __init__(self, cfg: MonitorConfig | None = None, drive_id: str = "drive", heart_cfg=None):
+    def __init__(self, cfg: MonitorConfig | None = None, drive_id: str = "drive"):
         self.cfg = cfg = cfg or MonitorConfig()
         self.ids = EventIds(drive_id)
         self.calib = Calibration(cfg.calibration)
@@ -68,7 +68,7 @@ class Monitor:
             "camera_blocked": alert("camera_blocked", warn),
             "camera_unavailable": alert("camera_unavailable", cooldown=0.0),
         }
-        self._stress = StressMonitor(heart_cfg, self.ids)
+        self._stress = StressMonitor(cfg.stress, self.ids)
         self.speed: SpeedSample | None = None
         self.snooze_until: float | None = None
         self.last_t: float | None = None

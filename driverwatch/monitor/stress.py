@@ -1,36 +1,51 @@
 """Stress level from heart features against the driver's resting baseline. Deterministic, no clock.
 
-Baseline: the medians of HR and RMSSD over the first `calibration_s` of good-quality features (or a
-stored one given to `set_baseline`). Score: the mean of the HR rise and the RMSSD fall relative to the
-baseline, each divided by its "elevated" threshold (HR alone when the sensor gives no beats), so 1.0 is
-the elevated line; "high" uses the high thresholds the same way. A level is entered at its line, left
-`hysteresis` below it, and reported only after it persisted `min_duration_s`.
+Baseline: the driver at their calmest. Every `_STEP_S` the medians of HR and RMSSD over the last
+`calibration_s` of good-quality features form a candidate ("stretch"); the baseline is the stretch with
+the lowest median HR within `memory_s` (or a stored profile's, when lower: `set_baseline`). The first
+stretch is a provisional baseline, so a drive that starts stressed stops being its own reference once
+the driver calms down (drivedb drive17b: 76 bpm mid-drive, ~68 in the final rest). Drowsiness support
+uses the awake reference instead (the profile, else the drive's first stretch).
+
+Score: the mean of the HR rise and the RMSSD fall relative to the baseline, each divided by its
+"elevated" threshold (HR alone when the sensor gives no beats), so 1.0 is the elevated line; "high"
+uses the high thresholds the same way. A level is entered at its line, left `hysteresis` below it, and
+reported only after it persisted `min_duration_s` (a move down counts on through lower levels).
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
-from driverwatch.config.heart import HeartConfig, StressConfig
+from driverwatch.config.affect import StressConfig
 from driverwatch.monitor.events import Condition, Event, EventIds
 from driverwatch.samples import HeartFeatures
 
 LEVELS = ("normal", "elevated", "high")
+_RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
 _SEVERITY = {"elevated": "notice", "high": "warning"}
 _MAX_STEP_S = 5.0  # a gap between features counts at most this much towards calibration
+_STEP_S = 10.0  # seconds of good features between baseline candidates (stretches)
 
 
 class StressMonitor:
-    def __init__(self, cfg: HeartConfig | StressConfig | None = None, ids: EventIds | None = None):
-        self.cfg: StressConfig = cfg.stress if isinstance(cfg, HeartConfig) else (cfg or StressConfig())
+    def __init__(self, cfg: StressConfig | None = None, ids: EventIds | None = None):
+        self.cfg: StressConfig = cfg or StressConfig()
         self.ids = ids or EventIds()
         self.stress = Condition(self.ids, "stress")
         self.lost = Condition(self.ids, "sensor_lost")
-        self._cal_hr: list[float] = []
-        self._cal_rmssd: list[float] = []
-        self._cal_s = 0.0
+        self._win: deque[tuple[float, float, float | None, float]] = deque()  # (t, hr, rmssd, step) good
+        self._win_s = 0.0
+        self._cal_s = 0.0  # seconds of good features seen (capped by the stretch)
+        self._since_step = 0.0
+        self._stretches: deque[tuple[float, float, float | None]] = deque()  # (t, hr, rmssd) candidates
+        self.profile: tuple[float, float | None] | None = None
         self.baseline_hr: float | None = None
         self.baseline_rmssd: float | None = None
+        self.baseline_source: str | None = None  # "drive" | "profile"
+        self._awake: tuple[float, float | None] | None = None  # the drive's first stretch (drowsiness support)
         self.level: str | None = None  # reported level; None = unknown
         self._held = "normal"  # last known level (kept through unknown stretches for hysteresis)
         self._cand: str | None = None
@@ -47,15 +62,51 @@ class StressMonitor:
         return self.baseline_hr is not None
 
     def set_baseline(self, hr: float, rmssd: float | None) -> None:
-        """Use a stored baseline (e.g. the driver's profile) instead of calibrating."""
-        self.baseline_hr, self.baseline_rmssd = float(hr), (None if rmssd is None else float(rmssd))
+        """A stored resting baseline (the driver's profile): used at once, and kept while no stretch
+        of this drive is calmer."""
+        self.profile = (float(hr), None if rmssd is None else float(rmssd))
+        self._choose()
+
+    def _choose(self) -> None:
+        """The calmest candidate: the stretch (or profile) with the lowest median HR."""
+        best, src = self.profile, "profile"
+        for _, hr, rm in self._stretches:
+            if best is None or hr < best[0]:
+                best, src = (hr, rm), "drive"
+        if best is None:
+            return
+        self.baseline_hr, self.baseline_rmssd = best
+        self.baseline_source = src
+
+    def _learn(self, hf: HeartFeatures, step: float) -> None:
+        c = self.cfg
+        self._win.append((hf.t, hf.hr, hf.rmssd, step))
+        self._win_s += step
+        while len(self._win) > 1 and self._win_s - self._win[0][3] >= c.calibration_s:
+            self._win_s -= self._win.popleft()[3]
+        self._cal_s = min(self._cal_s + step, c.calibration_s)
+        self._since_step += step
+        while self._stretches and self._stretches[0][0] < hf.t - c.memory_s:
+            self._stretches.popleft()
+        first = not self._stretches and self.baseline_hr is None
+        if self._win_s >= c.calibration_s - 1e-6 and (first or self._since_step >= _STEP_S - 1e-6):
+            self._since_step = 0.0
+            rms = [w[2] for w in self._win if w[2] is not None]
+            self._stretches.append((hf.t, float(np.median([w[1] for w in self._win])),
+                                    float(np.median(rms)) if rms else None))
+            if self._awake is None:
+                self._awake = self._stretches[-1][1:]
+            self._choose()
 
     def recalibrate(self, t: float) -> list[Event]:
         """Forget the baseline and what was judged against it (a new driver): an open stress
         condition ends, and the baseline is learnt again from the next good features."""
         events = [self.stress.end(t, {"reason": "recalibrating"})] if self.stress.active else []
-        self._cal_hr, self._cal_rmssd, self._cal_s = [], [], 0.0
-        self.baseline_hr = self.baseline_rmssd = None
+        self._win.clear()
+        self._stretches.clear()
+        self._win_s = self._cal_s = self._since_step = 0.0
+        self.profile = self._awake = None
+        self.baseline_hr = self.baseline_rmssd = self.baseline_source = None
         self.level = self.score = self.high_score = self.drowsy_support = None
         self._held, self._cand, self._unknown_since = "normal", None, None
         return events
@@ -78,15 +129,9 @@ class StressMonitor:
         elif hf.sensor_ok and self.lost.active:
             events.append(self.lost.end(hf.t, {"lost_s": round(hf.t - self.lost.t_start, 2)}))
         good = self._good(hf)
+        if good:
+            self._learn(hf, step)
         if not self.calibrated:
-            if good:
-                self._cal_hr.append(hf.hr)
-                if hf.rmssd is not None:
-                    self._cal_rmssd.append(hf.rmssd)
-                self._cal_s += step
-                if self._cal_s >= c.calibration_s:
-                    self.set_baseline(float(np.median(self._cal_hr)),
-                                      float(np.median(self._cal_rmssd)) if self._cal_rmssd else None)
             return events
         if not good:
             self.score = self.high_score = self.drowsy_support = None
@@ -104,13 +149,19 @@ class StressMonitor:
         rm_fall = None if rm is None else 1.0 - rm / self.baseline_rmssd
         self.score = self._combine(hr_rise, c.elevated_hr_rise, rm_fall, c.elevated_rmssd_fall)
         self.high_score = self._combine(hr_rise, c.high_hr_rise, rm_fall, c.high_rmssd_fall)
-        self.drowsy_support = (None if rm_fall is None else
-                               bool(hr_rise <= -c.drowsy_hr_fall and -rm_fall >= c.drowsy_rmssd_rise))
+        # Drowsiness support against the awake reference (the profile, else the drive's first stretch):
+        # a dozing driver's heart slows below the calmest awake level, which the stress baseline follows.
+        ref_hr, ref_rm = self.profile or self._awake or (self.baseline_hr, self.baseline_rmssd)
+        self.drowsy_support = (None if hf.rmssd is None or not ref_rm else
+                               bool(hf.hr / ref_hr - 1.0 <= -c.drowsy_hr_fall
+                                    and hf.rmssd / ref_rm - 1.0 >= c.drowsy_rmssd_rise))
         target = self._target()
         if target == self._held:
             self._cand = None
-        elif target != self._cand:
+        elif self._cand is None or (_RANK[target] > _RANK[self._held]) != (_RANK[self._cand] > _RANK[self._held]):
             self._cand, self._cand_t = target, hf.t
+        elif abs(_RANK[target] - _RANK[self._held]) < abs(_RANK[self._cand] - _RANK[self._held]):
+            self._cand = target  # still on the same side: the persistence counts on, to the nearer level
         changed_at = hf.t
         if self._cand is not None and hf.t - self._cand_t >= c.min_duration_s:
             self._held, self._cand, changed_at = self._cand, None, self._cand_t
@@ -124,8 +175,8 @@ class StressMonitor:
                 events.append(self.stress.start(hf.t, sev, {"level": self.level, **evidence}, t_start=changed_at))
             elif self.stress.severity != sev:
                 events.append(self.stress.update(hf.t, sev, {"level": self.level, **evidence}))
-        elif self.stress.active:
-            events.append(self.stress.end(hf.t, {"level": self.level, **evidence}))
+        elif self.stress.active:  # ended when the lower level began (it was confirmed only now)
+            events.append(self.stress.end(hf.t, {"level": self.level, **evidence}, t_end=changed_at))
         return events
 
     def _target(self) -> str:
@@ -156,7 +207,8 @@ class StressMonitor:
             "score": self._r(self.score),
             "calibrated": self.calibrated,
             "calibration_s": round(self._cal_s, 1),
-            "baseline": {"hr": self._r(self.baseline_hr), "rmssd": self._r(self.baseline_rmssd)},
+            "baseline": {"hr": self._r(self.baseline_hr), "rmssd": self._r(self.baseline_rmssd),
+                         "source": self.baseline_source},
             "hr": self._r(hf.hr) if hf else None,
             "rmssd": self._r(hf.rmssd) if hf else None,
             "quality": self._r(hf.quality) if hf else None,

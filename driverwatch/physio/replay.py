@@ -71,7 +71,7 @@ class HeartReplay:
         self.pipeline = HeartPipeline(hcfg, kind=kind)
         heart_out, beats_out = getattr(args, "heart_out", None), getattr(args, "beats_out", None)
         # The stress level in --heart-out rows: the same StressMonitor the daemon's Monitor runs.
-        self.stress = StressMonitor(hcfg, EventIds(getattr(args, "drive_id", "replay"))) if heart_out else None
+        self.stress = StressMonitor(cfg.monitor.stress, EventIds(getattr(args, "drive_id", "replay"))) if heart_out else None
         self._heart = open(heart_out, "w", encoding="utf-8") if heart_out else None  # noqa: SIM115
         self._beats = open(beats_out, "w", encoding="utf-8") if beats_out else None  # noqa: SIM115
 
