@@ -81,3 +81,73 @@ def test_cli_install_verify_path(mediapipe_wheel, tmp_path):
     assert p.returncode == 0, p.stderr
     p = cli("models", "verify", env=env)
     assert p.returncode == 0 and "OK" in p.stdout
+
+
+# ---- the Face Landmarker bundle (FaceMesh V2 + blendshapes) --------------------------------------
+
+def test_bundle_from_file_is_checked_and_installed(shared_bundle, tmp_path):
+    from driverwatch.vision.models import BUNDLE, BUNDLE_SHA256, install_bundle, load_bundle
+
+    assert load_bundle(tmp_path) is None  # not installed: unknown, no error
+    path = install_bundle(tmp_path, from_file=shared_bundle)
+    assert path == tmp_path / BUNDLE and sha256_file(path) == BUNDLE_SHA256
+    assert [p.name for p in tmp_path.iterdir()] == [BUNDLE]  # no temp files left
+    assert set(load_bundle(tmp_path)) == {"face_landmarks_detector.tflite", "face_blendshapes.tflite"}
+
+
+def test_corrupt_bundle_is_refused(shared_bundle, tmp_path):
+    from driverwatch.vision.models import BUNDLE, install_bundle, load_bundle
+
+    data = bytearray(shared_bundle.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "copy.task"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="does not match the pinned SHA-256"):
+        install_bundle(tmp_path / "m", from_file=bad)
+    assert not (tmp_path / "m").exists()
+    (tmp_path / BUNDLE).write_bytes(bytes(data))  # corrupted after install
+    with pytest.raises(ConfigError, match=r"corrupt .*--from-file"):
+        load_bundle(tmp_path)
+
+
+def test_bundle_download_checks_the_digest(shared_bundle, tmp_path):
+    """The download path against a real HTTP server on loopback serving the bundle (the official
+    URL is not reachable from CI), and an unreachable URL: a one-line error naming --from-file."""
+    import functools
+    import http.server
+    import threading
+
+    from driverwatch.vision.models import BUNDLE, install_bundle
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_bundle.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{BUNDLE}"
+        assert install_bundle(tmp_path / "m", url=url) == tmp_path / "m" / BUNDLE
+        with pytest.raises(InputError, match=r"could not download .*--from-file"):
+            install_bundle(tmp_path / "n", url=f"http://127.0.0.1:{server.server_port}/missing.task")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_cli_install_from_file_and_verify(mediapipe_wheel, shared_bundle, tmp_path):
+    import os
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    env.pop("STATE_DIRECTORY", None)
+    env.pop("DRIVERWATCH_CONFIG", None)
+    p = cli("models", "install", "--from-wheel", str(mediapipe_wheel), "--bundle-url", "http://127.0.0.1:9/x",
+            env=env)
+    assert p.returncode == 0, p.stderr  # the required models are in; the bundle's absence is a warning
+    assert "could not download" in p.stderr and "expression scores are unknown" in p.stderr
+    p = cli("models", "verify", env=env)
+    assert p.returncode == 0 and "face_landmarker.task not installed" in p.stdout
+    p = cli("models", "install", "--from-file", str(shared_bundle), env=env)
+    assert p.returncode == 0, p.stderr
+    assert "already installed" in p.stdout and "installed face_landmarker.task" in p.stdout
+    p = cli("models", "verify", env=env)
+    assert p.returncode == 0 and "with face_landmarker.task" in p.stdout
+    p = cli("models", "install", "--from-file", str(tmp_path / "nope.task"), env=env)
+    assert p.returncode != 0 and "nope.task" in p.stderr and "Traceback" not in p.stderr

@@ -45,7 +45,7 @@ def test_frontal_face_features(pipe, astronaut):
         # the iris centre lies between the eye corners
         lo, hi = sorted((eye.contour[0, 0], eye.contour[8, 0]))
         assert lo < eye.iris[0, 0] < hi
-    assert set(res.timings) == {"detect", "roi", "landmarks", "iris", "features"}
+    assert set(res.timings) == {"detect", "roi", "landmarks", "iris", "blendshapes", "features"}
 
 
 def test_gray_input(pipe, astronaut):

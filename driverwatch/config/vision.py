@@ -1,15 +1,26 @@
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from driverwatch.config.base import Section
+from driverwatch.config.base import OptionalPath, Section
+
+FACE_MODELS = ("mesh-iris", "mesh-iris-blendshapes", "facemesh-v2")
 
 
 class VisionConfig(Section):
     """Face detection, landmarks and per-frame features (LiteRT)."""
 
-    models_dir: Path | None = Field(
+    face_model: Literal["mesh-iris", "mesh-iris-blendshapes", "facemesh-v2"] = Field(
+        "mesh-iris",
+        title="Face model",
+        description="'mesh-iris': 468-point face mesh + iris model (mediapipe wheel). "
+        "'mesh-iris-blendshapes': the same, feeding the blendshape model of the Face Landmarker "
+        "bundle (52 expression scores such as eyeBlink, browDown, jawOpen; +0.6 ms/frame). "
+        "'facemesh-v2': the bundle's FaceMesh V2 (256x256, 478 points incl. iris) + blendshapes "
+        "(several times slower per frame). Without the bundle installed both run as 'mesh-iris' "
+        "and expression scores are unknown. Compared in scripts/compare_models.py.",
+    )
+    models_dir: OptionalPath = Field(
         None,
         title="Models directory",
         description="Where the .tflite models live (install them with `driverwatch models install`). "

@@ -77,10 +77,14 @@ _CANON_RIGID_SS = float((_CANON_RIGID**2).sum())
 POSE_ITERATIONS = 8
 
 
-def _rotation_fit(p: np.ndarray) -> tuple[np.ndarray, float]:
-    """R and scale s of the least-squares similarity canonical -> p (both centred)."""
-    # einsum + OpenCV's SVD: no BLAS/LAPACK thread pools for a 3x3 problem
-    w, u, vt = cv2.SVDecomp(np.einsum("ni,nj->ij", p, _CANON_RIGID))
+_CANON_GRAM = _CANON_RIGID.T @ _CANON_RIGID
+
+
+def _rotation_fit(m: np.ndarray) -> tuple[np.ndarray, float]:
+    """R and scale s of the least-squares similarity canonical -> p (both centred), from the
+    cross-covariance m = pᵀ·canonical."""
+    # OpenCV's SVD: no BLAS/LAPACK thread pools for a 3x3 problem
+    w, u, vt = cv2.SVDecomp(m)
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         u[:, 2] *= -1
         w[2] *= -1
@@ -92,13 +96,15 @@ def head_rotation(lm: np.ndarray) -> np.ndarray:
     1991) of MediaPipe's canonical face model (Apache-2.0, google/mediapipe face_geometry) to the
     landmarks' image positions (see POSE_ITERATIONS), in a right-handed camera frame x = image
     right, y = up, z = towards the camera (the model's depth, growing away from the camera, only
-    seeds the first fit)."""
+    seeds the first fit). Each refit is a 3x3 problem: with depths s·canonical·r₂ the depth row
+    of the cross-covariance is s·r₂·(canonicalᵀ·canonical)."""
     p = lm[_RIGID].astype(np.float64) * (1.0, -1.0, -1.0)
     p -= p.mean(0)
-    r, s = _rotation_fit(p)
+    m = p.T @ _CANON_RIGID
+    r, s = _rotation_fit(m)
     for _ in range(POSE_ITERATIONS):
-        p[:, 2] = s * (_CANON_RIGID @ r[2])
-        r, s = _rotation_fit(p)
+        m[2] = s * (r[2] @ _CANON_GRAM)
+        r, s = _rotation_fit(m)
     return r
 
 

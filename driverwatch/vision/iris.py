@@ -32,6 +32,31 @@ class Eye:
     crop: np.ndarray  # (64, 64, 3) uint8 RGB as fed to the model (mirrored for the driver's left eye)
 
 
+# The refined contour's first 16 points as face-mesh indices (MediaPipe's iris refinement mapping),
+# per eye: outer corner, lower lid outer -> inner, inner corner, upper lid outer -> inner.
+MESH_CONTOURS = (
+    (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398),
+)
+MESH_IRIS = ((468, 469, 470, 471, 472), (473, 474, 475, 476, 477))
+
+
+def eyes_from_mesh(image: np.ndarray, landmarks: np.ndarray) -> tuple[Eye, Eye]:
+    """Eyes from a 478-point mesh (FaceMesh V2): its lid points as a 16-point contour in the
+    refined contour's order, its iris points, and the eye crop the iris model would see."""
+    out = []
+    for k, (a, b, flip) in enumerate(EYES):
+        crop = to_rgb(eye_roi(landmarks, a, b).crop(image, SIZE, flip))
+        out.append(Eye(landmarks[list(MESH_CONTOURS[k]), :2], landmarks[list(MESH_IRIS[k]), :2], crop))
+    return tuple(out)
+
+
+def mesh_with_iris(landmarks: np.ndarray, eyes: tuple[Eye, Eye]) -> np.ndarray:
+    """(478, 2): the 468-point mesh followed by both irises, as FaceMesh V2 numbers them (the
+    mirrored left-eye crop lists its iris boundary points 1 and 3 the other way round)."""
+    return np.concatenate([landmarks[:, :2], eyes[0].iris, eyes[1].iris[[0, 3, 2, 1, 4]]])
+
+
 def eye_roi(landmarks: np.ndarray, a: int, b: int) -> Roi:
     pa, pb = landmarks[a, :2], landmarks[b, :2]
     lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)

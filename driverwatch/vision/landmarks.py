@@ -1,4 +1,6 @@
-"""Face mesh: face_landmark.tflite, 192x192 rotated crop in [0, 1] -> 468 points + face presence."""
+"""Face mesh: face_landmark.tflite, 192x192 rotated crop in [0, 1] -> 468 points + face presence;
+FaceMesh V2 (the Face Landmarker bundle's face_landmarks_detector.tflite), 256x256 -> 478 points
+(468 mesh + iris 468-472 driver's right, 473-477 driver's left) + face presence."""
 
 from __future__ import annotations
 
@@ -35,3 +37,19 @@ class FaceLandmarker:
         pts = out["conv2d_21"].reshape(468, 3)
         score = float(1 / (1 + np.exp(-np.clip(out["conv2d_31"].item(), -100, 100))))
         return roi.to_image(pts, SIZE), score
+
+
+class FaceLandmarkerV2:
+    SIZE = 256
+
+    def __init__(self, model, num_threads: int = 2):
+        """`model`: a .tflite path or (name, bytes) from the bundle."""
+        self.model = Model(model, num_threads)
+
+    def __call__(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
+        """(478, 3) float32 image-pixel landmarks (z scaled like x) and the face presence 0..1."""
+        self.model.set_input(0, to_rgb(roi.crop(image, self.SIZE)), 1 / 255.0)  # [0, 1]
+        out = self.model.invoke()
+        pts = out["Identity"].reshape(478, 3)
+        score = float(1 / (1 + np.exp(-np.clip(out["Identity_1"].item(), -100, 100))))
+        return roi.to_image(pts, self.SIZE), score

@@ -43,12 +43,17 @@ def _native_stderr_quiet():
 
 
 class Model:
-    """One .tflite model with a single float input. `outputs` maps output name -> tensor index."""
+    """One .tflite model with a single float input. `outputs` maps output name -> tensor index.
+    `path` is a .tflite file, or (name, bytes) for a model read from a bundle."""
 
-    def __init__(self, path: Path, num_threads: int = 2, batch: int = 1):
+    def __init__(self, path: Path | tuple[str, bytes], num_threads: int = 2, batch: int = 1):
         try:
             with _native_stderr_quiet():
-                self.interp = _interpreter_class()(model_path=str(path), num_threads=num_threads)
+                if isinstance(path, tuple):
+                    path, content = path
+                    self.interp = _interpreter_class()(model_content=content, num_threads=num_threads)
+                else:
+                    self.interp = _interpreter_class()(model_path=str(path), num_threads=num_threads)
                 inp = self.interp.get_input_details()[0]
                 self.input_index = inp["index"]
                 if batch != 1:

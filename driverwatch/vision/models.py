@@ -1,8 +1,11 @@
-"""The three face models and the `driverwatch models` command.
+"""The face models and the `driverwatch models` command.
 
-The models are Google's MediaPipe face models (Apache-2.0). They are not redistributed here: they
-are extracted from the `mediapipe==0.10.18` wheel on PyPI (identical in every platform's wheel) or
-from a wheel the user already has, and checked against pinned SHA-256 digests.
+The models are Google's MediaPipe face models (Apache-2.0). They are not redistributed here:
+- the three required ones are extracted from the `mediapipe==0.10.18` wheel on PyPI (identical in
+  every platform's wheel) or from a wheel the user already has;
+- the optional Face Landmarker bundle (FaceMesh V2 and the blendshape model: expression scores) is
+  downloaded from Google's model storage or copied from a file the user has (`--from-file`).
+All are checked against pinned SHA-256 digests.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ MODELS: dict[str, str] = {
     "iris_landmark.tflite": "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
 }
 INSTALL_HINT = "run `driverwatch models install`"
+
+BUNDLE = "face_landmarker.task"
+BUNDLE_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+BUNDLE_URL = ("https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/"
+              "float16/1/face_landmarker.task")
+BUNDLE_MEMBERS = ("face_landmarks_detector.tflite", "face_blendshapes.tflite")
+BUNDLE_HINT = ("run `driverwatch models install` (with internet) or "
+               "`driverwatch models install --from-file face_landmarker.task`")
 
 
 def resolve_models_dir(cfg=None) -> Path:
@@ -51,6 +62,69 @@ def verify_models(models_dir: Path) -> None:
             raise ConfigError(f"face model {name} missing in {models_dir}: {INSTALL_HINT}")
         if sha256_file(path) != digest:
             raise ConfigError(f"face model {path} is corrupt (SHA-256 mismatch): {INSTALL_HINT}")
+
+
+def load_bundle(models_dir: Path) -> dict[str, bytes] | None:
+    """The bundle's models by file name, None when it is not installed; ConfigError when corrupt."""
+    path = Path(models_dir) / BUNDLE
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != BUNDLE_SHA256:
+        raise ConfigError(f"face model bundle {path} is corrupt (SHA-256 mismatch): {BUNDLE_HINT}")
+    return _bundle_members(data, str(path))
+
+
+def _bundle_members(data: bytes, where: str) -> dict[str, bytes]:
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return {name: zf.read(name) for name in BUNDLE_MEMBERS}
+    except (zipfile.BadZipFile, KeyError) as err:
+        raise ConfigError(f"{where} is not a Face Landmarker bundle ({err})") from None
+
+
+def install_bundle(dest: Path | None = None, from_file: Path | None = None, url: str = BUNDLE_URL,
+                   timeout: float = 60.0) -> Path:
+    """Copy `from_file`, or download `url`, into `dest` after checking the pinned SHA-256."""
+    dest = Path(dest) if dest is not None else resolve_models_dir()
+    if from_file is not None:
+        try:
+            data = Path(from_file).read_bytes()
+        except OSError as err:
+            raise InputError(f"cannot read {from_file}: {err.strerror or err}") from None
+        where = str(from_file)
+    else:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                data = resp.read()
+        except (OSError, ValueError) as err:
+            raise InputError(f"could not download {url} ({getattr(err, 'reason', None) or err}); "
+                             "pass a copy with `driverwatch models install --from-file PATH`") from None
+        where = url
+    if hashlib.sha256(data).hexdigest() != BUNDLE_SHA256:
+        raise InputError(f"{where} does not match the pinned SHA-256 of {BUNDLE} (float16 v1)")
+    _bundle_members(data, where)
+    _write_atomic(dest, BUNDLE, data)
+    return dest / BUNDLE
+
+
+def _write_atomic(dest: Path, name: str, data: bytes) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, dest / name)
+    except BaseException:
+        Path(tmp_path).unlink(missing_ok=True)
+        raise
 
 
 def download_wheel(dest: Path) -> Path:
@@ -93,19 +167,8 @@ def install_models(dest: Path | None = None, from_wheel: Path | None = None) -> 
                     raise InputError(f"{name} in {wheel} does not match its pinned SHA-256 "
                                      f"(need mediapipe {MEDIAPIPE_VERSION})")
                 blobs[name] = data
-    dest.mkdir(parents=True, exist_ok=True)
     for name, data in blobs.items():
-        fd, tmp_path = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp_path, 0o644)
-            os.replace(tmp_path, dest / name)
-        except BaseException:
-            Path(tmp_path).unlink(missing_ok=True)
-            raise
+        _write_atomic(dest, name, data)
     verify_models(dest)
     return dest
 
@@ -114,9 +177,14 @@ def install_models(dest: Path | None = None, from_wheel: Path | None = None) -> 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="models_cmd", metavar="ACTION", required=True)
-    p = sub.add_parser("install", help=f"extract the face models from the mediapipe {MEDIAPIPE_VERSION} wheel")
+    p = sub.add_parser("install", help=f"install what is missing: the face models from the mediapipe "
+                       f"{MEDIAPIPE_VERSION} wheel, the Face Landmarker bundle from its URL or a file")
     p.add_argument("--from-wheel", metavar="PATH", type=Path,
-                   help="use this mediapipe wheel instead of downloading it from PyPI")
+                   help="use this mediapipe wheel instead of downloading it from PyPI (reinstalls)")
+    p.add_argument("--from-file", metavar="PATH", type=Path,
+                   help=f"install this copy of {BUNDLE} instead of downloading it (reinstalls)")
+    p.add_argument("--bundle-url", metavar="URL", default=BUNDLE_URL,
+                   help="where to download the bundle from (default: Google's model storage)")
     p.add_argument("--dest", metavar="DIR", type=Path, help="models directory (default: from config)")
     p = sub.add_parser("verify", help="check that the models are present and intact")
     p.add_argument("--dir", metavar="DIR", type=Path, help="models directory (default: from config)")
@@ -126,14 +194,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from driverwatch.config import load_config
 
-    configured = resolve_models_dir(load_config(args.config).vision)
+    vision = load_config(args.config).vision
+    configured = resolve_models_dir(vision)
     if args.models_cmd == "path":
         print(configured)
     elif args.models_cmd == "verify":
         d = args.dir or configured
         verify_models(d)
-        print(f"face models OK in {d}")
+        bundle = load_bundle(d)
+        if bundle is None:
+            print(f"face models OK in {d}; {BUNDLE} not installed: expression scores unknown, "
+                  f"face_model {vision.face_model!r} runs as 'mesh-iris' ({BUNDLE_HINT})")
+        else:
+            print(f"face models OK in {d}, with {BUNDLE}")
     else:
-        d = install_models(args.dest or configured, args.from_wheel)
-        print(f"installed {len(MODELS)} face models into {d}")
+        d = args.dest or configured
+        try:
+            if args.from_wheel is not None:
+                raise ConfigError("reinstall")
+            verify_models(d)
+            print(f"face models already installed in {d}")
+        except ConfigError:
+            install_models(d, args.from_wheel)
+            print(f"installed {len(MODELS)} face models into {d}")
+        try:
+            if args.from_file is None and load_bundle(d) is not None:
+                print(f"{BUNDLE} already installed in {d}")
+                return 0
+        except ConfigError:
+            pass  # corrupt: reinstall
+        try:
+            path = install_bundle(d, args.from_file, args.bundle_url)
+        except InputError as err:
+            if args.from_file is not None:
+                raise
+            print(f"warning: {err}; without {BUNDLE} expression scores are unknown", file=sys.stderr)
+            return 0
+        print(f"installed {BUNDLE} into {path.parent}")
     return 0

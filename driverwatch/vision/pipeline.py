@@ -4,10 +4,16 @@ Detection runs only when there is no face to track: as in MediaPipe FaceMesh, th
 frame comes from this frame's landmarks (rotated square around them, 1.5x), and tracking is lost
 when the landmark model's face-presence score drops below `min_tracking_confidence` or the ROI
 centre leaves the frame. Unlike MediaPipe, a lost track is re-detected in the same frame.
+
+Face models (`VisionConfig.face_model`): the 468-point mesh + the iris model ('mesh-iris'), the same
+feeding the blendshape model ('mesh-iris-blendshapes'), or FaceMesh V2 (478 points incl. iris) +
+blendshapes ('facemesh-v2'); the last two need the Face Landmarker bundle, without which they run
+as 'mesh-iris' with expression scores unknown (said once, in the log).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,19 +25,21 @@ from driverwatch.config.vision import VisionConfig
 from driverwatch.errors import InputError
 from driverwatch.samples import FaceFeatures, Frame
 from driverwatch.vision import features as F
+from driverwatch.vision.blendshapes import BlendshapeModel
 from driverwatch.vision.detector import Detection, FaceDetector
-from driverwatch.vision.iris import Eye, IrisLandmarker
-from driverwatch.vision.landmarks import FaceLandmarker, detection_roi, tracking_roi
-from driverwatch.vision.models import resolve_models_dir, verify_models
+from driverwatch.vision.iris import Eye, IrisLandmarker, eyes_from_mesh, mesh_with_iris
+from driverwatch.vision.landmarks import FaceLandmarker, FaceLandmarkerV2, detection_roi, tracking_roi
+from driverwatch.vision.models import BUNDLE, BUNDLE_HINT, load_bundle, resolve_models_dir, verify_models
 from driverwatch.vision.roi import Roi
 
-STAGES = ("detect", "roi", "landmarks", "iris", "features")
+log = logging.getLogger(__name__)
+STAGES = ("detect", "roi", "landmarks", "iris", "blendshapes", "features")
 
 
 @dataclass(slots=True)
 class FaceResult:
     features: FaceFeatures
-    landmarks: np.ndarray | None = None  # (468, 3) float32 image pixels, z scaled like x
+    landmarks: np.ndarray | None = None  # (468|478, 3) float32 image pixels, z scaled like x
     eyes: tuple[Eye, Eye] | None = None  # (driver's right, driver's left)
     timings: dict[str, float] = field(default_factory=dict)  # stage -> ms
     detected: bool = False  # the face detector ran on this frame
@@ -64,8 +72,21 @@ class FacePipeline:
         verify_models(d)
         self.detector = FaceDetector(d / "face_detection_short_range.tflite", cfg.num_threads,
                                      cfg.min_detection_confidence)
-        self.landmarker = FaceLandmarker(d / "face_landmark.tflite", cfg.num_threads)
-        self.iris = IrisLandmarker(d / "iris_landmark.tflite", cfg.num_threads)
+        bundle = load_bundle(d) if cfg.face_model != "mesh-iris" else None
+        if bundle is None and cfg.face_model != "mesh-iris":
+            log.warning("%s not installed in %s: expression scores unknown, face model %r runs as "
+                        "'mesh-iris' (%s)", BUNDLE, d, cfg.face_model, BUNDLE_HINT)
+        self.face_model = cfg.face_model if bundle is not None else "mesh-iris"
+        self.v2 = self.face_model == "facemesh-v2"
+        if self.v2:
+            name = "face_landmarks_detector.tflite"
+            self.landmarker = FaceLandmarkerV2((name, bundle[name]), cfg.num_threads)
+            self.iris = None
+        else:
+            self.landmarker = FaceLandmarker(d / "face_landmark.tflite", cfg.num_threads)
+            self.iris = IrisLandmarker(d / "iris_landmark.tflite", cfg.num_threads)
+        name = "face_blendshapes.tflite"
+        self.blendshapes = BlendshapeModel((name, bundle[name]), cfg.num_threads) if bundle else None
         self._roi: Roi | None = None
 
     def reset(self) -> None:
@@ -114,13 +135,17 @@ class FacePipeline:
         roi = tracking_roi(lm)
         self._roi = roi if roi.inside(w, h) else None
         t1 = time.perf_counter()
-        eyes = self.iris(image, lm)
+        eyes = eyes_from_mesh(image, lm) if self.v2 else self.iris(image, lm)
         t2 = time.perf_counter()
-        fill_features(feats, image, lm, eyes, score)
+        if self.blendshapes is not None:
+            feats.blendshapes = self.blendshapes(lm if self.v2 else mesh_with_iris(lm, eyes))
         t3 = time.perf_counter()
+        fill_features(feats, image, lm, eyes, score)
+        t4 = time.perf_counter()
         ms["roi"] += (t1 - t0) * 1e3
         ms["iris"] = (t2 - t1) * 1e3
-        ms["features"] += (t3 - t2) * 1e3
+        ms["blendshapes"] = (t3 - t2) * 1e3
+        ms["features"] += (t4 - t3) * 1e3
         res.landmarks, res.eyes = lm, eyes
         return res
 

