@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +46,8 @@ class BeatDetector:
     sample indices counted from the first sample fed, compensated for the filter's delay."""
 
     def __init__(self, fs: float, kind: str = "ppg"):
+        from scipy import signal  # on first use: a vision-only replay skips scipy's ~1-3 s import
+
         p = PARAMS[kind]
         self.fs = float(fs)
         self.p = p
@@ -102,6 +103,8 @@ class BeatDetector:
         return out
 
     def _process(self, x: np.ndarray) -> list[float]:
+        from scipy import signal
+
         if self._zi is None:
             self._zi = self._zi_unit * x[0]  # start in steady state for the first value (no step)
         y, self._zi = signal.sosfilt(self.sos, x, zi=self._zi)
@@ -183,6 +186,8 @@ def guess_kind(x: np.ndarray, fs: float) -> str | None:
         return None
     t = np.arange(x.size) / fs
     y = np.interp(np.arange(0.0, t[-1], 1.0 / _KIND_FS), t, x)
+    from scipy import signal
+
     sos = signal.butter(2, [0.5, 40.0], btype="bandpass", fs=_KIND_FS, output="sos")
     d = np.diff(signal.sosfiltfilt(sos, y))
     w = int(min(_KIND_WINDOW_S * _KIND_FS, d.size))

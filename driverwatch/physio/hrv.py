@@ -8,7 +8,6 @@ which needs no resampling of the uneven RR series; Task Force 1996 bands LF 0.04
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 _FREQS = np.arange(0.04, 0.4001, 0.005)
 _LF = (_FREQS >= 0.04) & (_FREQS < 0.15)
@@ -32,6 +31,8 @@ def lf_hf(t: np.ndarray, rr: np.ndarray) -> float | None:
     """LF/HF power ratio of RR intervals `rr` (ms) at beat times `t` (s), Lomb-Scargle periodogram."""
     if rr.size < 30:
         return None
+    from scipy import signal  # on first use: a vision-only replay skips scipy's ~1-3 s import
+
     x = signal.detrend(rr)
     p = signal.lombscargle(t, x, 2 * np.pi * _FREQS)
     lf, hf = p[_LF].sum(), p[_HF].sum()
