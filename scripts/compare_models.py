@@ -7,16 +7,17 @@ Faces:
   human annotation marks fully closed (both eyes), open = frames outside any blink, look-down =
   frames 233-259 (eyes lowered, not closed).
 - rendered faces: each photo (default: the renderer's photos in driverwatch/sources/scenario/data,
-  and ../shared/data/image/astronaut.png) rendered by the scenario renderer, colour and IR:
-  open, eyes closed, a look down at the instruments (head -12 deg, gaze -25 deg, eyes open) and
-  a closure during that look down.
+  ../shared/data/image/astronaut.png, and the three real faces of the npm package tracking@1.1.3's
+  examples/assets/faces.jpg, one with glasses, fetched with `npm pack` and checked by SHA-256)
+  rendered by the scenario renderer, colour and IR: open, eyes closed, a look down at the
+  instruments (head -12 deg, gaze -25 deg, eyes open) and a closure during that look down.
 Per face and option:
 - open/closed ratio: median over closed frames of (eye openness / its median over open frames),
   both eyes; `openness` is the iris model's lid gap (mesh-iris*) or the mesh's (facemesh-v2),
   `EAR` the mesh's 6-point eye aspect ratio. The monitor calls an eye closed at <= 0.25.
 - blink: eyeBlink (mean of both eyes) median at closed frames / 95th percentile at open frames.
-- false alarms: open or look-down frames that read closed (ratio <= 0.25, or eyeBlink >= 0.5);
-  missed: closed frames that do not.
+- false alarms: open frames that read closed (ratio <= 0.25, or eyeBlink >= 0.5), and the same
+  for look-down frames; missed: closed frames that do not.
 - ms/frame: median FacePipeline.process time on the talkingface clip (this machine, loaded).
 The bundle comes from the models directory, else ../shared/models/face_landmarker.task.
 """
@@ -24,8 +25,11 @@ The bundle comes from the models directory, else ../shared/models/face_landmarke
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -58,6 +62,35 @@ def models_with_bundle(models_dir: Path | None, tmp: Path) -> Path:
         shutil.copy(p, tmp / p.name)
     shutil.copy(shared, tmp / BUNDLE)
     return tmp
+
+
+# npm tracking@1.1.3 (BSD-3-Clause code; a TV still with three faces), pinned by the tarball's SHA-256
+TRACKING = ("tracking@1.1.3", "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb",
+            "package/examples/assets/faces.jpg",
+            {"tracking-glasses": (0, 20, 200, 270), "tracking-centre": (185, 60, 370, 300),
+             "tracking-right": (400, 0, 600, 250)})  # x0, y0, x1, y1 per face
+
+
+def npm_faces(dest: Path) -> list[Path]:
+    """The tracking package's faces, each cropped and enlarged 2x as a portrait ([] without npm)."""
+    spec, digest, member, boxes = TRACKING
+    if shutil.which("npm") is None:
+        print("npm not found: no tracking@1.1.3 faces", file=sys.stderr)
+        return []
+    proc = subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", str(dest)],
+                          capture_output=True, text=True, timeout=120)
+    tgz = dest / proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
+    if tgz is None or hashlib.sha256(tgz.read_bytes()).hexdigest() != digest:
+        print(f"npm pack {spec} failed or its SHA-256 differs: skipping its faces", file=sys.stderr)
+        return []
+    with tarfile.open(tgz) as tf:
+        data = np.frombuffer(tf.extractfile(member).read(), np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    out = []
+    for name, (x0, y0, x1, y1) in boxes.items():
+        out.append(dest / f"{name}.png")
+        cv2.imwrite(str(out[-1]), cv2.resize(img[y0:y1, x0:x1], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+    return out
 
 
 def read_tag(path: Path) -> tuple[set[int], set[int]]:
@@ -131,15 +164,17 @@ def summarise(rows: np.ndarray, labels: list[str]) -> dict:
         v = rows[:, cols] / np.nanmedian(rows[opened][:, cols], axis=0)
         ratio = np.nanmean(v, axis=1)  # both eyes
         out[name] = float(np.nanmedian(ratio[closed]))
-        out[name + "_fa"] = int(np.sum(ratio[opened | down] <= CLOSED_LEVEL))
+        out[name + "_fa"] = int(np.sum(ratio[opened] <= CLOSED_LEVEL))
+        out[name + "_down"] = int(np.sum(ratio[down] <= CLOSED_LEVEL))
         out[name + "_miss"] = int(np.sum(~(ratio[closed] <= CLOSED_LEVEL)))
     blink = np.nanmean(rows[:, 4:6], axis=1) if not np.all(np.isnan(rows[:, 4:6])) else None
     if blink is not None:
         out["blink_closed"] = float(np.nanmedian(blink[closed]))
-        out["blink_open95"] = float(np.nanpercentile(blink[opened | down], 95))
-        out["blink_fa"] = int(np.sum(blink[opened | down] >= BLINK_CLOSED))
+        out["blink_open95"] = float(np.nanpercentile(blink[opened], 95))
+        out["blink_fa"] = int(np.sum(blink[opened] >= BLINK_CLOSED))
+        out["blink_down"] = int(np.sum(blink[down] >= BLINK_CLOSED))
         out["blink_miss"] = int(np.sum(~(blink[closed] >= BLINK_CLOSED)))
-    out["n"] = f"{closed.sum()}c/{(opened | down).sum()}o"
+    out["n"] = f"{closed.sum()}/{opened.sum()}/{down.sum()}"
     return out
 
 
@@ -148,6 +183,7 @@ def main():
     ap.add_argument("--models-dir", type=Path)
     ap.add_argument("--photo", type=Path, action="append", help="more face photos to render (repeatable)")
     ap.add_argument("--no-render", action="store_true", help="only the real talkingface clip")
+    ap.add_argument("--no-npm", action="store_true", help="without the tracking@1.1.3 faces")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,9 +196,11 @@ def main():
             faces.append(("talkingface (real)", *tf))
         if not a.no_render:
             photos = sorted((REPO / "driverwatch/sources/scenario/data").glob("*.jpg"))
-            astro = SHARED / "data/image/astronaut.png"
-            photos += [astro] if astro.exists() else []
             photos += a.photo or []
+            photos += [] if a.no_npm else npm_faces(Path(tmp))
+            astro = SHARED / "data/image/astronaut.png"  # the renderer's default face, unless it has it
+            if astro.exists() and "astronaut" not in {p.stem for p in photos}:
+                photos.append(astro)
             for p in photos:
                 for look in ("color", "ir"):
                     try:
@@ -170,8 +208,8 @@ def main():
                     except Exception as err:  # a photo the pipeline finds no face in
                         print(f"skipping {p}: {err}", file=sys.stderr)
         speed = {}
-        head = (f"{'face':<30}{'model':<24}{'frames':>10}{'open.':>7}{'EAR':>7}{'blink c/o95':>13}"
-                f"{'FA o/E/b':>11}{'miss o/E/b':>12}")
+        head = (f"{'face':<28}{'model':<23}{'c/o/down':>10}{'open.':>7}{'EAR':>6}{'blink c/o95':>12}"
+                f"{'FA o/E/b':>10}{'down o/E/b':>12}{'miss o/E/b':>12}")
         print(head)
         print("-" * len(head))
         for name, frames, labels in faces:
@@ -181,18 +219,19 @@ def main():
                     speed[m] = ms
                 s = summarise(rows, labels)
                 blink = (f"{s['blink_closed']:.2f}/{s['blink_open95']:.2f}" if "blink_closed" in s else "-")
-                fa = f"{s['openness_fa']}/{s['EAR_fa']}/{s.get('blink_fa', '-')}"
-                miss = f"{s['openness_miss']}/{s['EAR_miss']}/{s.get('blink_miss', '-')}"
-                print(f"{name:<30}{m:<24}{s['n']:>10}{s['openness']:7.2f}{s['EAR']:7.2f}{blink:>13}"
-                      f"{fa:>11}{miss:>12}", flush=True)
+                fa, down, miss = (f"{s['openness_' + k]}/{s['EAR_' + k]}/{s.get('blink_' + k, '-')}"
+                                  for k in ("fa", "down", "miss"))
+                print(f"{name:<28}{m:<23}{s['n']:>10}{s['openness']:7.2f}{s['EAR']:6.2f}{blink:>12}"
+                      f"{fa:>10}{down:>12}{miss:>12}", flush=True)
         if speed:
             print("\nms/frame on talkingface (720x576, FacePipeline.process, "
                   f"num_threads={a.threads}): median / mean")
             for m, ms in speed.items():
                 print(f"  {m:<24}{np.median(ms):7.2f}{ms.mean():8.2f}")
-        print(f"\nopen./EAR: closed/open ratio at full closure (closed at <= {CLOSED_LEVEL}); blink: eyeBlink "
-              f"median at closed / p95 at open frames; FA: open or look-down frames read closed, miss: "
-              f"closed frames not read closed, by openness / EAR / eyeBlink >= {BLINK_CLOSED}")
+        print(f"\nc/o/down: closed, open and look-down frames; open./EAR: closed/open ratio at full closure "
+              f"(closed at <= {CLOSED_LEVEL}); blink: eyeBlink median at closed / p95 at open frames; FA: open "
+              f"frames read closed, down: look-down frames read closed, miss: closed frames not read closed, "
+              f"by openness / EAR / eyeBlink >= {BLINK_CLOSED}")
 
 
 if __name__ == "__main__":
