@@ -60,6 +60,7 @@ class Daemon:
         self.frames = self.bad_frames = 0
         self.snooze_until: float | None = None
         self.latency_ms: deque[float] = deque(maxlen=60)
+        self.live = None  # the terminal and the status file (daemon/live.py)
 
     def _load(self):
         from driverwatch.config import load_config
@@ -108,7 +109,7 @@ class Daemon:
         return sink
 
     def _build_sinks(self, cfg) -> SinkSet:
-        return SinkSet(extra=[self.events_out] if self.events_out else []).build_all(self._sink_ctx(cfg))
+        return SinkSet(extra=[x for x in (self.events_out, self.live) if x]).build_all(self._sink_ctx(cfg))
 
     def _build_pipeline(self, cfg, sinks: SinkSet):
         from driverwatch.daemon.wiring import Pipeline
@@ -124,8 +125,13 @@ class Daemon:
         self.camera = self._build_camera(cfg)
         self.heart = self._build_heart(cfg)
         self.speed = self._build_speed(cfg)
+        from driverwatch.daemon.live import Live
+
+        self.live = Live(cfg)
         self.sinks = self._build_sinks(cfg)
         self.pipeline = self._build_pipeline(cfg, self.sinks)
+        self.live.announce(cfg, getattr(self.sinks.get("eventlog"), "path", None), self.sinks.get("mqtt"),
+                           self.sinks.get("web"))
         self.camera.start()
 
     def close(self) -> None:
@@ -237,6 +243,8 @@ class Daemon:
             notifier.stopping()
             if self.pipeline:
                 self._publish_stats(time.monotonic() - t_begin)
+            if self.live:
+                self.live.close(self)
             self.close()
             for w in (self.frames_out, self.events_out, self.record):
                 if w:
@@ -291,6 +299,8 @@ class Daemon:
             if now >= next_stats:
                 next_stats = now + self.cfg.mqtt.stats_interval_s
                 self._publish_stats(now - t_begin)
+            if self.pipeline:
+                self.live.tick(now, self)
             if self.args.duration and now - t_begin >= self.args.duration:
                 break
 
@@ -308,6 +318,7 @@ class Daemon:
             self.frames_out.write(result.features.to_json())
         self.pipeline.face(result.features)
         self.latency_ms.append((time.monotonic() - frame.t) * 1000)
+        self.sinks.call("add_result", frame, result)  # the live page keeps it by reference, if open
 
     def _commands(self, now: float) -> None:
         """Commands from any sink that takes them (MQTT `set/...`), applied in arrival order."""
@@ -350,6 +361,8 @@ class Daemon:
             "heart": self.heart.counters() if self.heart else None,
             "chime": sinks.get("chime", None),
             "mqtt": sinks.get("mqtt", None),
+            "web": sinks.get("web", None),
+            "driver": _figures(self.pipeline.snapshot()) if self.pipeline else None,  # the heartbeat's figures
             "event_log_error": (sinks.get("eventlog") or {}).get("last_error"),
             "latency_ms_p50": round(statistics.median(self.latency_ms), 1) if self.latency_ms else None,
             "monitor_ms_per_frame": round(self.pipeline.monitor_ms / max(self.pipeline.frames, 1), 3)
@@ -358,6 +371,11 @@ class Daemon:
             "load": round(os.getloadavg()[0], 2),
             "version": __version__,
         }
+
+
+def _figures(snap: dict) -> dict:
+    """The driver figures that change all the time (and so do not trigger a `state` message)."""
+    return {k: snap.get(k) for k in ("t", "eyes", "perclos", "blink_rate_per_min", "hr_bpm", "rmssd_ms", "speed_kmh")}
 
 
 def _cpu_temp_c() -> float | None:

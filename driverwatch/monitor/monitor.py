@@ -260,6 +260,8 @@ class Monitor:
             "perclos": _r(self.eyes.perclos()),
             "blink_rate_per_min": _r(self.eyes.blink_rate(t), 1) if t is not None else None,
             "stress": stress["level"] if stress else None,
+            "hr_bpm": _r(stress["hr"], 0) if stress else None,  # the latest heart figures, null without them
+            "rmssd_ms": _r(stress["rmssd"], 1) if stress else None,
             "heart_sensor": self.heart_sensor(),
             "speed_kmh": kmh,
             "snoozed": t is not None and self._snoozed(t),

@@ -4,7 +4,8 @@ Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
   available       "online" (retained) after connect; "offline" is the last will; "stopped" on a clean stop
   events          monitor events of at least `mqtt.min_severity`, QoS 1, in order, from the outbox;
                   late ones carry delayed/delay_s
-  state           compact driver-state snapshot, retained, on change, at most once per state_interval_s
+  state           compact driver-state snapshot, retained, when a driver-facing field changes
+                  (telemetry.STATE_CHANGE_KEYS), at most once per state_interval_s; numbered `state_seq`
   stats           health snapshot (the daemon calls publish_stats at mqtt.stats_interval_s)
   set/<command>   validated remote commands (see commands.py) -> MqttSink.commands
   command_result  the verdict on each command
@@ -47,6 +48,7 @@ from driverwatch.sinks.telemetry import (  # noqa: F401 (re-exported)
     MAX_STR,
     TELEMETRY_SCHEMA,
     event_payload,
+    state_change_key,
     state_payload,
     stats_payload,
 )
@@ -124,6 +126,7 @@ class MqttSink:
         self._connected = False
         self._stopping = False
         self._state_key = None
+        self.state_seq = 0  # states published since start; also in each stats message (the heartbeat)
         self._state_pending: bytes | None = None
         self._state_last: bytes | None = None
         self._state_sent_at = -math.inf
@@ -164,12 +167,14 @@ class MqttSink:
         """Retained snapshot; sent only when it changed (ignoring t/time), at most once per interval."""
         payload, dropped = state_payload(snapshot)
         self._note_dropped("state", dropped)
-        key = {k: v for k, v in payload.items() if k not in ("t", "time")}
+        key = state_change_key(payload)
         payload.setdefault("time", utc_now_iso())
         with self._lock:
             if key == self._state_key:
                 return
             self._state_key = key
+            self.state_seq += 1
+            payload["state_seq"] = self.state_seq
             self._state_pending = self._state_last = _dumps(payload)
         self._wake.set()
 
@@ -179,6 +184,7 @@ class MqttSink:
         self._note_dropped("stats", dropped)
         payload.setdefault("time", utc_now_iso())
         payload.setdefault("uptime_s", round(time.monotonic() - self._started, 1))
+        payload["state_seq"] = self.state_seq  # the retained state with this number still holds
         payload["mqtt"] = {"connected": self._connected, "outbox_depth": self.outbox.depth(),
                            "outbox_bytes": self.outbox.bytes, "outbox_dropped": self.outbox.dropped}
         seq = self.outbox.put(self.t_stats, _dumps(payload), PRIORITY_STATS)

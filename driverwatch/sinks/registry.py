@@ -10,6 +10,8 @@ and may have
     publish_state(snapshot)   the monitor's state, at the daemon's state interval (MQTT `state`)
     publish_stats(stats)      the daemon's health figures, at `mqtt.stats_interval_s`
     add_frame(frame)          each camera frame before vision (clips); set `needs_frames`
+    add_result(frame, result) each processed frame with vision's FaceResult (the live page keeps
+                              them by reference, only while it is open); set `needs_frames`
     commands                  a queue.Queue of validated commands (see commands.py) that the daemon
                               drains and applies, then calls `command_result(cmd, result)` on the
                               sink the command came from
@@ -122,11 +124,18 @@ def _clips(ctx: SinkContext):
     return ClipSink(ctx.state_dir / "clips", d.clip_s, d.clip_fps, d.max_clips)
 
 
+def _web(ctx: SinkContext):
+    from driverwatch.sinks.web import build
+
+    return build(ctx)
+
+
 BUILTIN = (
     SinkSpec("chime", frozenset({"chime"}), _chime),  # first: it never waits
     SinkSpec("eventlog", frozenset({"log", "daemon"}), _eventlog),
     SinkSpec("mqtt", frozenset({"mqtt", "daemon"}), _mqtt),
     SinkSpec("clips", frozenset({"daemon"}), _clips, needs_frames=True),
+    SinkSpec("web", frozenset({"web"}), _web, needs_frames=True),  # the live page: frames only to it (add_result)
 )
 for _spec in BUILTIN:
     register(_spec)

@@ -21,15 +21,17 @@ EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", 
                         "evidence", "time"})
 STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
                         "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
-                        "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor"})
+                        "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor",
+                        "hr_bpm", "rmssd_ms", "state_seq"})
 STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "event_log_error", "camera_connected",
                         "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
-                        "cpu_temp_c", "load", "version"})
+                        "cpu_temp_c", "load", "version", "web", "driver", "state_seq"})
 # Never sent, at any depth, whatever their value: images and raw biometric signals.
 DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png", "thumbnail", "pixels",
                          "crop", "face_crop", "landmarks", "rr", "rr_ms", "rr_intervals", "ibi", "ecg", "ppg",
                          "raw", "raw_signal", "signal", "samples", "waveform", "beats"})
-# Heart-rate figures: allowed as evidence of a stress event, never in the periodic state / stats.
+# Heart-rate figures under these names: allowed as evidence of a stress event, not in state / stats
+# (which carry the latest hr_bpm and rmssd_ms: figures, never the beats or the signal).
 BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline", "score"})
 MAX_STR = 200
 MAX_LIST = 8
@@ -88,8 +90,24 @@ def state_payload(snapshot: dict) -> tuple[dict, list[str]]:
     return {"schema": TELEMETRY_SCHEMA, **out}, dropped
 
 
+# `state` is published when one of these driver-facing fields changes. The figures that move all the
+# time (PERCLOS, blink rate, heart rate, RMSSD, speed, counts, calibration progress, and `eyes`, which
+# a blink flips) ride along but publish nothing by themselves: the `stats` heartbeat carries them
+# (`driver`) with `state_seq`, so a receiver knows the retained state still holds. Publishing every
+# snapshot that differed was one state a second, ~40 MB a day per vehicle.
+STATE_CHANGE_KEYS = ("face_present", "eyes_observable", "attention", "drowsiness", "stress", "heart_sensor",
+                     "snoozed", "active", "degraded")
+
+
+def state_change_key(payload: dict) -> tuple:
+    """What must differ for a new `state` message."""
+    cal = payload.get("calibration") or {}
+    return (*(payload.get(k) for k in STATE_CHANGE_KEYS), cal.get("status"), cal.get("heart"))
+
+
 def stats_payload(stats: dict) -> tuple[dict, list[str]]:
-    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"heart", "chime"}), deny=DENIED_KEYS | BIOMETRIC_KEYS)
+    out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"heart", "chime", "web", "driver"}),
+                          deny=DENIED_KEYS | BIOMETRIC_KEYS)
     return {"schema": TELEMETRY_SCHEMA, **out}, dropped
 
 
