@@ -7,6 +7,8 @@ repository is generated from these models (`driverwatch config default`).
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -26,12 +28,26 @@ from driverwatch.config.vision import VisionConfig
 from driverwatch.config.web import WebConfig
 from driverwatch.errors import ConfigError
 
+log = logging.getLogger(__name__)
 SYSTEM_CONFIG = Path("/etc/driverwatch/driverwatch.toml")
+MAX_DEPTH = 16  # the models nest 4 deep; anything far deeper is not a driverwatch config
+
+# The config file's format version, and the keys each version renamed: (old path, new path). An
+# older file is migrated on load with one warning per moved key, so an update never fails a start.
+CONFIG_VERSION = 2
+RENAMED: dict[int, list[tuple[str, str]]] = {
+    2: [("heart.stress", "monitor.stress")],  # stress rules are the monitor's (a new port keeps calibration)
+}
 
 
 class Config(Section):
     """driverwatch configuration."""
 
+    version: int = Field(
+        CONFIG_VERSION, ge=1, le=CONFIG_VERSION, title="Config version",
+        description="Format version of this file. Files of an older version are migrated when loaded "
+        "(renamed keys are moved, with a warning naming each).",
+    )
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, title="Daemon")
     camera: CameraConfig = Field(default_factory=CameraConfig, title="Camera")
     vision: VisionConfig = Field(default_factory=VisionConfig, title="Vision")
@@ -61,7 +77,45 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return f"invalid config {source}: " + "; ".join(parts)
 
 
+def _depth(v, limit: int, level: int = 0) -> int:
+    if level > limit or not isinstance(v, dict | list):
+        return level
+    items = v.values() if isinstance(v, dict) else v
+    return max((_depth(x, limit, level + 1) for x in items), default=level)
+
+
+def migrate(data: dict, source: str = "<dict>") -> dict:
+    """Move the keys renamed since the file's `version` to their new paths (a copy)."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return data  # validation names the bad value
+    data = copy.deepcopy(data)
+    for v in sorted(k for k in RENAMED if k > version):
+        for old, new in RENAMED[v]:
+            *parents, leaf = old.split(".")
+            node = data
+            for key in parents:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict) or leaf not in node:
+                continue
+            *nparents, nleaf = new.split(".")
+            target = data
+            for key in nparents:
+                target = target.setdefault(key, {})
+                if not isinstance(target, dict):
+                    raise ConfigError(f"invalid config {source}: {key}: expected a table")
+            if nleaf in target:
+                raise ConfigError(f"invalid config {source}: both {old} and its new name {new} are set")
+            target[nleaf] = node.pop(leaf)
+            log.warning("config %s: %s is now %s (config version %d); please update the file", source, old, new, v)
+        data["version"] = v
+    return data
+
+
 def parse_config(data: dict, source: str = "<dict>") -> Config:
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise ConfigError(f"invalid config {source}: nested deeper than {MAX_DEPTH} levels")
+    data = migrate(data, source)
     try:
         return Config.model_validate(data)
     except ValidationError as err:
@@ -83,7 +137,9 @@ def load_config(path: str | Path | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"invalid config {path}: not valid TOML: {err}") from None
+    except RecursionError:  # tomllib recurses per nesting level
+        raise ConfigError(f"invalid config {path}: nested too deeply (at most {MAX_DEPTH} levels)") from None
     return parse_config(data, str(path))
 
 
-__all__ = ["Config", "ConfigError", "load_config", "parse_config", "default_config_path"]
+__all__ = ["CONFIG_VERSION", "Config", "ConfigError", "load_config", "migrate", "parse_config", "default_config_path"]
