@@ -80,7 +80,9 @@ def test_relaxed_lids_after_a_real_blink_are_not_a_microsleep(clip_features):
         probe.update_face(ff)
     level = {k: probe.calib.eye_level(k) for k in ("eye_open_left", "eye_open_right", "ear_left", "ear_right",
                                                    "lid_left", "lid_right")}
-    closed = cfg.eyes.closed_level
+    ec = cfg.eyes
+    closed = probe.calib.closed_level("geometry", ec.closed_level, ec.closed_level_max)
+    blend_closed = probe.calib.closed_level("blendshape", ec.blend_closed_level, ec.blend_closed_level_max)
     relaxed_s, t0 = 1.0, clip_features[172].t
     frames = list(clip_features[:172])
     template = clip_features[185]  # eyes open, looking forward
@@ -96,7 +98,7 @@ def test_relaxed_lids_after_a_real_blink_are_not_a_microsleep(clip_features):
             for side in ("Left", "Right"):
                 lv = level[f"lid_{side.lower()}"]
                 if lv is not None and lid_opening(ff, side.lower()) is not None:
-                    ff.blendshapes[f"eyeBlink{side}"] = 1 - lv * (1 - c * (1 - cfg.eyes.blend_closed_level))
+                    ff.blendshapes[f"eyeBlink{side}"] = 1 - lv * (1 - c * (1 - blend_closed))
         frames.append(ff)
         k += 1
     shift = frames[-1].t + 1 / FPS - clip_features[186].t

@@ -182,6 +182,12 @@ class Calibration:
     def neutral_jaw(self) -> float:
         return (self.jaw.value or 0.0) if len(self.jaw) >= 3 else 0.0
 
+    def blinks_seen(self) -> bool:
+        """The driver's blinks were measured (some measure has learned a closed level). A face
+        calibrated for a minute without one: closed lids of this face are not seen by the models,
+        so eye-closure statistics (PERCLOS, blink rate) are unknown, not zero."""
+        return any(d.value is not None for d in self.dips.values())
+
     def closed_level(self, measure: str, default: float, most: float) -> float:
         """This driver's closed-eye level of a measure: learned from the blinks, never below the
         default (a deep blink does not make closure harder to reach) nor above `most`."""

@@ -63,6 +63,7 @@ class EyeTracker:
         self._prev_t: float | None = None
         self._prev_closed = False  # the previous sample had closed lids
         self.perclos_window = RollingShare(cfg.perclos_window_s, cfg.min_observed_share)
+        self.trusted = True  # the closure measure has seen this driver's blinks (Signals.closure_trusted)
         self._blinks = EventTimes(cfg.perclos_window_s)
 
     # --- live state --------------------------------------------------------------------------
@@ -73,11 +74,12 @@ class EyeTracker:
         return (t if self._half_open is None else self._half_open) - self.onset
 
     def perclos(self) -> float | None:
-        return self.perclos_window.share()
+        return self.perclos_window.share() if self.trusted else None
 
     def blink_rate(self, t: float) -> float | None:
-        """Blinks per minute of observed time over the PERCLOS window, None when too little was seen."""
-        if self.perclos_window.share() is None:
+        """Blinks per minute of observed time over the PERCLOS window, None when too little was seen
+        or no blink of this driver was ever measured."""
+        if self.perclos() is None:
             return None
         return self._blinks.count(t) * 60.0 / self.perclos_window.observed_s
 
@@ -92,6 +94,7 @@ class EyeTracker:
     def update(self, s: Signals) -> list[Closure]:
         t = s.t
         out: list[Closure] = []
+        self.trusted = s.closure_trusted
         if self._prev_t is not None:  # the interval since the last sample has that sample's state
             if self.state in (OPEN, CLOSED, DOWN):
                 self.perclos_window.add(self._prev_t, t, self.state == CLOSED)

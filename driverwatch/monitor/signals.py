@@ -75,6 +75,7 @@ class Signals:
     jaw: float | None = None  # blendshape jawOpen above the driver's neutral (None: no blendshapes)
     squeeze: bool = False  # eyes squeezed by a smile / laugh or a wide-open jaw (closure not counted)
     lid_ratios: dict[str, float | None] | None = None  # per measure: opening / open level (both eyes)
+    closure_trusted: bool = True  # False: calibrated without ever seeing a blink (see Calibration)
 
 
 def _score(bs: dict[str, float] | None, *names: str) -> float | None:
@@ -117,6 +118,7 @@ def _rel(v: float | None, neutral: float) -> float | None:
 
 def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
     s = Signals(t=ff.t, face=ff.face, brightness=ff.brightness)
+    s.closure_trusted = not calib.calibrated or calib.blinks_seen()
     if not ff.face:
         return s
     s.yaw = _rel(ff.yaw, calib.neutral("yaw"))
