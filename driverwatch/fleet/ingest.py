@@ -73,7 +73,7 @@ class Consumer:
     def _make_client(self) -> paho.Client:
         m = self.settings.mqtt
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=m.client_id, protocol=paho.MQTTv5, manual_ack=True)
-        c.reconnect_delay_set(1, 10)
+        c.reconnect_delay_set(0.25, 10)  # back before the vehicles (they start at 1 s)
         if m.username:
             password = None
             if m.password_file:
@@ -104,6 +104,9 @@ class Consumer:
         self._bump()
         log.info("fleet ingest: connected as %s (session %s)", self.client_id,
                  "resumed" if flags.session_present else "new")
+        # Subscribe on every connect, also when the session was resumed: mosquitto 2.0 does not
+        # restore shared subscriptions from its persistence file after a restart (their queued and
+        # in-flight messages it does restore).
         opts = SubscribeOptions(qos=1)
         client.subscribe([(t, opts) for t in subscriptions(self.settings)])
 

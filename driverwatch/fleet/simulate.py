@@ -141,6 +141,12 @@ def with_duplicates(messages: list[tuple[str, bytes]], share: float, seed: int =
     return out
 
 
+def _acked(info) -> bool:
+    """PUBACK received (is_published() raises for a message queued while disconnected, even once
+    paho has sent it after the reconnect)."""
+    return bool(info._published)
+
+
 class Publisher:
     """QoS 1 from `clients` MQTT connections (persistent sessions); `send` returns once the broker
     acknowledged every message, re-sending those it did not (a broker restart) until it has."""
@@ -186,9 +192,9 @@ class Publisher:
             for *_, info in pending:
                 with contextlib.suppress(RuntimeError, ValueError):  # sent while disconnected
                     info.wait_for_publish(max(0.01, min(2.0, deadline - time.monotonic())))
-                if not info.is_published():
+                if not _acked(info):
                     break
-            left = [p for p in pending if not p[3].is_published()]
+            left = [p for p in pending if not _acked(p[3])]
             if not left:
                 return
             if time.monotonic() > deadline:
@@ -197,7 +203,7 @@ class Publisher:
             # a reconnect is sent again (the consumer side de-duplicates)
             if all(ev.is_set() for ev in self.connected):
                 time.sleep(1.0)
-                left = [p for p in left if not p[3].is_published()]
+                left = [p for p in left if not _acked(p[3])]
                 pending = [(t, pl, c, c.publish(t, pl, qos=1)) for t, pl, c, _ in left]
             else:
                 pending = left
