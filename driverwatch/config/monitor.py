@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict
 
-from driverwatch.config.affect import StressConfig
+from driverwatch.config.affect import FrustrationConfig, MindWanderingConfig, RemediesConfig, StressConfig
 from driverwatch.config.base import Section
 
 
@@ -417,3 +417,6 @@ class MonitorConfig(Section):
     drowsiness: DrowsinessConfig = Field(default_factory=DrowsinessConfig, title="Drowsiness")
     alerts: AlertConfig = Field(default_factory=AlertConfig, title="Alerts")
     stress: StressConfig = Field(default_factory=StressConfig, title="Stress (heart)")
+    frustration: FrustrationConfig = Field(default_factory=FrustrationConfig, title="Frustration-like facial activity")
+    mind_wandering: MindWanderingConfig = Field(default_factory=MindWanderingConfig, title="Mind-wandering")
+    remedies: RemediesConfig = Field(default_factory=RemediesConfig, title="Remedies")

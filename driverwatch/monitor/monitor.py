@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from driverwatch.config.monitor import MonitorConfig
+from driverwatch.monitor.affect import FrustrationDetector, StressFusion
 from driverwatch.monitor.attention import OFF, ON, AttentionTracker
 from driverwatch.monitor.calibration import Calibration
 from driverwatch.monitor.drowsiness import DrowsinessEstimator
@@ -19,7 +20,9 @@ from driverwatch.monitor.escalation import Alert
 from driverwatch.monitor.events import SEVERITY_RANK, Condition, Event, EventIds
 from driverwatch.monitor.eyes import CLOSED, DOWN, EyeTracker
 from driverwatch.monitor.head import NodDetector
+from driverwatch.monitor.mindwandering import MindWanderingDetector
 from driverwatch.monitor.mouth import YawnDetector
+from driverwatch.monitor.remedies import Remedies
 from driverwatch.monitor.signals import derive, learn, sanitize
 from driverwatch.monitor.stress import StressMonitor
 from driverwatch.samples import FaceFeatures, HeartFeatures, SpeedSample
@@ -68,7 +71,11 @@ class Monitor:
             "camera_blocked": alert("camera_blocked", warn),
             "camera_unavailable": alert("camera_unavailable", cooldown=0.0),
         }
-        self._stress = StressMonitor(cfg.stress, self.ids)
+        self._stress = StressMonitor(cfg.stress, self.ids, emit=False)  # its level is fused with the face's
+        self.frustration = FrustrationDetector(cfg.frustration, cfg.calibration.memory_s, self.ids)
+        self.fusion = StressFusion(cfg.remedies, self.ids)
+        self.mind = MindWanderingDetector(cfg.mind_wandering, cfg.calibration.memory_s, self.ids)
+        self.remedies = Remedies(cfg.remedies, self.ids)
         self.speed: SpeedSample | None = None
         self.snooze_until: float | None = None
         self.last_t: float | None = None
@@ -89,7 +96,9 @@ class Monitor:
         """Forget the driver's baseline (a new driver): learn again from the next samples."""
         log.info("recalibrating at t=%.3f", t)
         self.calib.reset()
-        return self._stress.recalibrate(t)
+        self.frustration.forget()
+        self.mind.forget()
+        return self._stress.recalibrate(t) + self.fusion.end(t, "recalibrating")
 
     def kmh(self, t: float) -> float | None:
         s = self.speed
@@ -99,6 +108,7 @@ class Monitor:
         return self.snooze_until is not None and t < self.snooze_until
 
     def update_face(self, ff: FaceFeatures) -> list[Event]:
+        bs = ff.blendshapes  # read by the affect layer, which checks each score itself
         ff, bad = sanitize(ff)
         t = ff.t
         if self.last_t is not None and not t > self.last_t:
@@ -114,6 +124,7 @@ class Monitor:
                 dt = 0.0
                 for tracker in (self.eyes, self.yawns, self.nods, self.attention):
                     tracker.reset()
+                self.frustration.reset()
         self.last_t = t
         self.face = ff.face
         self._brightness = ff.brightness
@@ -149,6 +160,7 @@ class Monitor:
         support = self._stress.drowsy_support
         self.drowsiness.update(t, self.eyes.perclos(), support)
         out += self._rules(t, kmh, suppress)
+        out += self._affect(t, ff.face, bs, s, closed, kmh, out)
         return out
 
     def _instant(self, kind: str, t0: float, t1: float, sev, evidence: dict) -> list[Event]:
@@ -202,7 +214,9 @@ class Monitor:
         """Heart features -> stress events; drowsy_support feeds the drowsiness level (support only).
         The sensor's loss is data in this stream (sensor_ok=False, so a replay reproduces it):
         StressMonitor raises and ends `sensor_lost`, the only source of that event."""
-        return self._stress.update(hf)
+        events = self._stress.update(hf)
+        events += self.fusion.update(hf.t, self._stress.judged, self.frustration.active, self._affect_evidence)
+        return events + self.remedies.react(hf.t, events)
 
     def update_health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
         """The camera's availability -> camera_unavailable. Other sources report through their own
@@ -231,7 +245,24 @@ class Monitor:
         for a in self.alerts.values():
             out += a.close(t)
         out += self._stress.finish(t)
+        out += self.frustration.finish(t) + self.mind.finish(t) + self.fusion.end(t, "monitoring stopped")
         return out
+
+    # --- affective and cognitive state: advisory, on-device (monitor/affect.py) ------------------
+    def _affect(self, t: float, face: bool, bs, s, closed: bool, kmh: float | None, out: list[Event]) -> list[Event]:
+        new = self.frustration.update(t, face, bs)
+        mw = self.cfg.mind_wandering
+        usable = bool(face) and not closed and self.calib.calibrated and (kmh is None or kmh >= mw.min_speed_kmh)
+        new += self.mind.update(t, s.dir_yaw, s.dir_pitch, usable)
+        new += self.fusion.update(t, self._stress.judged, self.frustration.active, self._affect_evidence)
+        return new + self.remedies.react(t, out + new)
+
+    def _affect_evidence(self) -> tuple[dict, dict]:
+        return self._stress.evidence(), self.frustration.snapshot()
+
+    def affect_snapshot(self) -> dict:
+        return {"stress": self.fusion.snapshot(), "frustration_like": self.frustration.snapshot(),
+                "mind_wandering": self.mind.snapshot()}
 
     # --- state -------------------------------------------------------------------------------------
     def snapshot(self) -> dict:
@@ -259,7 +290,8 @@ class Monitor:
             "drowsiness": self.drowsiness.name if fresh or self.drowsiness.level else "unknown",
             "perclos": _r(self.eyes.perclos()),
             "blink_rate_per_min": _r(self.eyes.blink_rate(t), 1) if t is not None else None,
-            "stress": stress["level"] if stress else None,
+            "stress": self.fusion.level,  # heart and face fused (monitor/affect.py); null = unknown
+            "affect": self.affect_snapshot(),
             "hr_bpm": _r(stress["hr"], 0) if stress else None,  # the latest heart figures, null without them
             "rmssd_ms": _r(stress["rmssd"], 1) if stress else None,
             "heart_sensor": self.heart_sensor(),

@@ -25,14 +25,16 @@ from driverwatch.samples import HeartFeatures
 
 LEVELS = ("normal", "elevated", "high")
 _RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
-_SEVERITY = {"elevated": "notice", "high": "warning"}
+_SEVERITY = {"elevated": "notice", "high": "notice"}  # an affective state never takes the alarm ladder
 _MAX_STEP_S = 5.0  # a gap between features counts at most this much towards calibration
 _STEP_S = 10.0  # seconds of good features between baseline candidates (stretches)
 
 
 class StressMonitor:
-    def __init__(self, cfg: StressConfig | None = None, ids: EventIds | None = None):
+    def __init__(self, cfg: StressConfig | None = None, ids: EventIds | None = None, emit: bool = True):
+        """`emit=False`: no `stress` events of its own (the Monitor fuses the level with the face)."""
         self.cfg: StressConfig = cfg or StressConfig()
+        self.emit = emit
         self.ids = ids or EventIds()
         self.stress = Condition(self.ids, "stress")
         self.lost = Condition(self.ids, "sensor_lost")
@@ -60,6 +62,20 @@ class StressMonitor:
     @property
     def calibrated(self) -> bool:
         return self.baseline_hr is not None
+
+    @property
+    def judged(self) -> str | None:
+        """The level for the stress state: the reported one, kept through an unknown spell shorter than
+        `min_duration_s` (as the stress condition is), None when unknown."""
+        if self.level is not None or not self.calibrated or self._unknown_since is None or self.last is None:
+            return self.level
+        return self._held if self.last.t - self._unknown_since < self.cfg.min_duration_s else None
+
+    def evidence(self) -> dict:
+        hf = self.last
+        return {"level": self.judged, "hr": self._r(hf.hr if hf else None), "rmssd": self._r(hf.rmssd if hf else None),
+                "baseline_hr": self._r(self.baseline_hr), "baseline_rmssd": self._r(self.baseline_rmssd),
+                "baseline_source": self.baseline_source, "score": self._r(self.score)}
 
     def set_baseline(self, hr: float, rmssd: float | None) -> None:
         """A stored resting baseline (the driver's profile): used at once, and kept while no stretch
@@ -169,6 +185,8 @@ class StressMonitor:
         evidence = {"hr": self._r(hf.hr), "rmssd": self._r(hf.rmssd), "baseline_hr": self._r(self.baseline_hr),
                     "baseline_rmssd": self._r(self.baseline_rmssd), "score": self._r(self.score),
                     "high_score": self._r(self.high_score), "quality": self._r(hf.quality)}
+        if not self.emit:
+            return events
         if self.level in _SEVERITY:
             sev = _SEVERITY[self.level]
             if not self.stress.active:
