@@ -82,7 +82,19 @@ def check_models(cfg) -> list[Check]:
         verify_models(d)
     except DriverwatchError as err:
         return [Check("FAIL", "models", str(err))]
-    return [Check("OK", "models", f"face models present and intact in {d}")]
+    return [Check("OK", "models", f"face models present and intact in {d}"), check_bundle(d)]
+
+
+def check_bundle(d) -> Check:
+    from driverwatch.errors import DriverwatchError
+    from driverwatch.vision.models import BUNDLE, BUNDLE_HINT, load_bundle
+
+    try:
+        if load_bundle(d) is None:
+            return Check("WARN", "landmarker", f"{BUNDLE} not installed: expression scores unknown ({BUNDLE_HINT})")
+    except DriverwatchError as err:
+        return Check("WARN", "landmarker", str(err))
+    return Check("OK", "landmarker", f"{BUNDLE} present and intact (FaceMesh V2, expression scores)")
 
 
 # ---- cameras ----------------------------------------------------------------------------------
