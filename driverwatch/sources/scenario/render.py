@@ -17,7 +17,7 @@ import numpy as np
 
 from driverwatch.sources.scenario import face as fm
 
-RENDERER_VERSION = "6"
+RENDERER_VERSION = "7"
 FACE_WIDTH_CM = 14.0
 # A full yawn: the jaw rotates ~25 degrees (incisal opening ~45 mm), the lip corners draw in
 # towards an oval (~30 % narrower), the upper lip lifts a few mm. Speech opens the jaw a little
@@ -105,6 +105,15 @@ class Renderer:
         self.background = self._cabin()
         self.uv = face.uv.astype(np.float64)
         self.tex = _lips_closed_texture(face.texture, self.uv)
+        # A closing upper lid is skin unrolling over the eye, not the photo's lash band stretched:
+        # at full closure its rings take their texture from higher up (the margin from just above
+        # the photo's crease ring, the crease ring from a third of the way to the brow), so the lid shows
+        # lid skin and the lashes are drawn at the margin (`_lashes`).
+        self.lid_uv = []
+        for e in range(2):
+            r1, r2, r3 = (self.uv[r] for r in fm.UPPER_LID[e])
+            self.lid_uv.append((r2 + 0.1 * (r1 - r2) - r1, 0.35 * (r3 - r2)))
+        self.lash_bgr = _lash_colour(self.tex, self.uv)
 
     # geometry ------------------------------------------------------------------------------
     def _deform(self, s: State) -> np.ndarray:
@@ -228,16 +237,47 @@ class Renderer:
         m = mask > 0
         img[m] = layer[m]
 
-    def _lashes(self, img, s: State, p: np.ndarray) -> None:
-        """The lash line of a closing lid (the stretched lid texture alone looks half open)."""
+    def _frame_uv(self, s: State) -> np.ndarray:
+        uv = self.uv
         for e, c in ((0, s.closure_right), (1, s.closure_left)):
-            if c > 0.4:
-                line = p[[fm.EYE_RING1[e][0]] + fm.UPPER_LID[e][0] + [fm.EYE_RING1[e][8]]]
-                layer = img.copy()
-                cv2.polylines(layer, [(line * 16).astype(np.int32)], False, (30, 32, 40),
-                              max(1, round(self.w / 320)), cv2.LINE_AA, 4)
-                a = min(1.0, (c - 0.4) / 0.4)
-                cv2.addWeighted(layer, a, img, 1 - a, 0, dst=img)
+            if c > 0:
+                if uv is self.uv:
+                    uv = self.uv.copy()
+                d1, d2 = self.lid_uv[e]
+                r1, r2, _ = fm.UPPER_LID[e]
+                uv[r1] += c * d1
+                uv[r2] += c * d2
+        return uv
+
+    def _lashes(self, img, s: State, p: np.ndarray) -> None:
+        """The lash line of a closing lid: a dark band along the lid margin, thickest at the middle
+        and tapering to the corners, with a soft shadow just below (the lashes over the lower lid)."""
+        for e, c in ((0, s.closure_right), (1, s.closure_left)):
+            if c <= 0.3:
+                continue
+            line = p[[fm.EYE_RING1[e][0]] + fm.UPPER_LID[e][0] + [fm.EYE_RING1[e][8]]]
+            width = float(np.linalg.norm(line[-1] - line[0]))
+            if width < 3:
+                continue
+            u = np.linspace(0, 1, len(line))
+            taper = np.sin(np.pi * u) ** 0.7
+            t = max(0.6, 0.045 * width) * taper  # half thickness, px (~1.4 px at 640x480)
+            up, down = line - np.c_[0 * t, t], line + np.c_[0 * t, 0.6 * t]
+            band = np.concatenate([up, down[::-1]])
+            shadow = np.concatenate([line, (line + np.c_[0 * t, 2.2 * t + 0.8])[::-1]])
+            layer = img.copy()
+            cv2.fillPoly(layer, [(shadow * 16).astype(np.int32)], tuple(int(0.6 * x) for x in self.face.skin_bgr),
+                         cv2.LINE_AA, 4)
+            cv2.fillPoly(layer, [(band * 16).astype(np.int32)], self.lash_bgr, cv2.LINE_AA, 4)
+            a = min(1.0, (c - 0.3) / 0.4)
+            mask = np.zeros(img.shape[:2], np.uint8)
+            cv2.fillPoly(mask, [(shadow * 16).astype(np.int32), (band * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+            m = cv2.GaussianBlur(mask, (0, 0), 0.5).astype(np.float32)[..., None] * (a / 255)
+            x0, y0, w, h = cv2.boundingRect(np.concatenate([band, shadow]).astype(np.float32))
+            x0, y0 = max(0, x0 - 2), max(0, y0 - 2)
+            sl = (slice(y0, y0 + h + 4), slice(x0, x0 + w + 4))
+            mm = m[sl]
+            img[sl] = (img[sl] * (1 - mm) + layer[sl] * mm).astype(np.uint8)
 
     def _shades(self, img, v_posed) -> None:
         for e in range(2):
@@ -278,7 +318,7 @@ class Renderer:
             yy, xx = np.nonzero(roi >= 0)
             if len(yy):
                 t = roi[yy, xx]
-                aff = self._affines(p, idx)
+                aff = self._affines(p, idx, self._frame_uv(s))
                 xs, ys = xx + x0 + 0.0, yy + y0 + 0.0
                 a = aff[t]
                 mx = np.full(roi.shape, -1.0, np.float32)
@@ -293,13 +333,13 @@ class Renderer:
             self._shades(img, vp)
         return self._finish(img, s)
 
-    def _affines(self, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def _affines(self, p: np.ndarray, idx: np.ndarray, uv: np.ndarray) -> np.ndarray:
         """Per triangle, the 3x2 matrix taking output pixel (x, y, 1) to its texel."""
         aff = np.zeros((len(self.tris), 3, 2))
         tri = self.tris[idx]
         m = np.concatenate([p[tri], np.ones((len(idx), 3, 1))], axis=2)
         ok = np.abs(np.linalg.det(m)) > 1e-6
-        aff[idx[ok]] = np.linalg.solve(m[ok], self.uv[tri[ok]])
+        aff[idx[ok]] = np.linalg.solve(m[ok], uv[tri[ok]])
         return aff
 
     def _finish(self, img: np.ndarray, s: State) -> np.ndarray:
@@ -307,6 +347,8 @@ class Renderer:
             g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
             g = 255.0 * (g / 255.0) ** 0.8
             img = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        elif self.face.gray:  # a grayscale photo: a monochrome camera
+            img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         if s.brightness != 1.0:
             img = cv2.convertScaleAbs(img, alpha=s.brightness)
         if self.blur > 0:
@@ -322,6 +364,15 @@ LIP_OUTER_UPPER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 LIP_OUTER_LOWER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 LIP_BGR = np.array([95.0, 95.0, 170.0])
 LOWER_LIP_K = 0.6  # resting lower lip height / the smile's (photo's) lower lip band
+
+
+def _lash_colour(tex: np.ndarray, uv: np.ndarray) -> tuple[int, int, int]:
+    """The photo's own lash / lid-margin colour: the darkest tenth along both upper lid margins,
+    never lighter than half the skin (blond lashes still draw a line)."""
+    pts = [fm._sample(tex, *uv[i, :2], r=1) for e in range(2) for i in fm.UPPER_LID[e][0]]
+    dark = np.percentile(np.array(pts, float), 10, axis=0)
+    skin = np.array(fm._sample(tex, *uv[50, :2]), float)
+    return tuple(int(c) for c in np.minimum(dark, 0.45 * skin))
 
 
 def _lips_closed_texture(tex: np.ndarray, uv: np.ndarray) -> np.ndarray:

@@ -70,6 +70,7 @@ class Scenario:
     width: int = 640
     height: int = 480
     look: str = "color"
+    face: str = "astronaut"  # a name in faces.FACES or a photo path
     noise: float = 2.0
     blur: float = 0.0
     pulses: list[Pulse] = field(default_factory=list)
@@ -115,7 +116,7 @@ def scenario_path(name: str | Path) -> Path:
 
 def load_scenario(name: str | Path, calibration_s: float, **overrides) -> Scenario:
     """Parse a scenario (a name in scenarios/ or a TOML path). `calibration_s` is the monitor's
-    (`MonitorConfig.calibration_s`); overrides (fps, width, height, look, noise, blur) win."""
+    (`MonitorConfig.calibration_s`); overrides (fps, width, height, look, noise, blur, face) win."""
     path = scenario_path(name)
     try:
         d = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -130,7 +131,7 @@ def load_scenario(name: str | Path, calibration_s: float, **overrides) -> Scenar
 def _build(d: dict, path: Path, calibration_s: float, overrides: dict) -> Scenario:
     t0 = calibration_s + LEAD_S
     length = float(d["duration"])
-    opts = {k: d[k] for k in ("fps", "width", "height", "look", "noise", "blur") if k in d}
+    opts = {k: d[k] for k in ("fps", "width", "height", "look", "noise", "blur", "face") if k in d}
     opts.update({k: v for k, v in overrides.items() if v is not None})
     sc = Scenario(name=d.get("name", path.stem), description=d.get("description", ""),
                   duration=t0 + length, t0=t0, forbid=list(d.get("forbid", [])),
