@@ -8,7 +8,8 @@ Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
                   (telemetry.STATE_CHANGE_KEYS), at most once per state_interval_s; numbered `state_seq`
   stats           health snapshot (the daemon calls publish_stats at mqtt.stats_interval_s)
   set/<command>   validated remote commands (see commands.py) -> MqttSink.commands
-  command_result  the verdict on each command
+  command_result  the verdict on each command: a rejected one at once, an accepted one once the
+                  daemon applied it (`command_result()`, with what was applied)
 Payloads are JSON with a schema version (telemetry.py: the allow-lists); credentials and TLS in
 mqtt_tls.py.
 
@@ -407,11 +408,20 @@ class MqttSink:
             self._warn("command:" + reason.split(":")[0], logging.WARNING, "MQTT: rejected command on %s (%r): %s", msg.topic,
                        payload[:80], reason)
             result = {"schema": TELEMETRY_SCHEMA, "command": name[:MAX_STR], "ok": False, "error": reason}
+            result["time"] = utc_now_iso()
+            client.publish(self.t_result, _dumps(result), qos=1)
         else:
-            log.info("MQTT: accepted command %s", cmd)
-            result = {"schema": TELEMETRY_SCHEMA, "command": name, "ok": True, "id": cmd.get("id")}
+            log.info("MQTT: accepted command %s", cmd)  # answered by command_result() once applied
+
+    def command_result(self, cmd: dict, applied: dict | None = None) -> None:
+        """The verdict on an accepted command, after the daemon applied it: `applied` says what was
+        (a snooze: minutes and seconds actually applied, and whether the request was capped)."""
+        result = {"schema": TELEMETRY_SCHEMA, "command": cmd.get("command"), "ok": True, "id": cmd.get("id")}
+        if applied:
+            result["applied"] = applied
         result["time"] = utc_now_iso()
-        client.publish(self.t_result, _dumps(result), qos=1)
+        if self._client is not None:
+            self._client.publish(self.t_result, _dumps(result), qos=1)
 
     def _note_dropped(self, what: str, dropped: list[str]) -> None:
         """Warn once per distinct set of dropped keys (they recur with every snapshot)."""

@@ -18,10 +18,10 @@ TELEMETRY_SCHEMA = 1
 # object (or, for `active`, a short list of objects) of such scalars. Anything else is dropped with
 # its key, and DENIED_KEYS (images, raw signals) are dropped whatever their value.
 EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
-                        "evidence", "time"})
+                        "evidence", "snoozed", "time"})
 STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
                         "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
-                        "speed_kmh", "snoozed", "active", "degraded", "counts", "heart_sensor",
+                        "speed_kmh", "snoozed", "snooze_s", "active", "degraded", "counts", "heart_sensor",
                         "hr_bpm", "rmssd_ms", "state_seq"})
 STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "event_log_error", "camera_connected",
                         "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
