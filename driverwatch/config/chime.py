@@ -68,11 +68,6 @@ class ChimeConfig(Section):
         description="Seconds a chime may wait behind another sound before it is dropped: a late chime "
         "no longer relates to what the driver just did.",
     )
-    snooze_max_s: float = Field(
-        1800.0, ge=0.0, title="Maximum snooze",
-        description="Seconds: the longest a driver may snooze notice chimes. Warnings and critical alarms "
-        "are never snoozed. 30 min bounds how long early drowsiness signs can go unannounced.",
-    )
     wav_path: Path = Field(
         Path("chimes.wav"), title="WAV file",
         description="Where output = 'wav' writes the chimes (relative paths are under the state directory).",

@@ -58,7 +58,6 @@ class Daemon:
         self.record = JsonlWriter(args.record) if args.record else None
         self.vision = self.camera = self.heart = self.speed = self.sinks = self.pipeline = None
         self.frames = self.bad_frames = 0
-        self.snooze_until: float | None = None
         self.latency_ms: deque[float] = deque(maxlen=60)
         self.live = None  # the terminal and the status file (daemon/live.py)
 
@@ -103,10 +102,7 @@ class Daemon:
 
     def _build_sink(self, spec, cfg):
         """One sink (sinks/registry.py), started; None when the config turns it off."""
-        sink = self.sinks.build(spec, self._sink_ctx(cfg))
-        if self.snooze_until and self.snooze_until > time.monotonic() and hasattr(sink, "snooze"):
-            sink.snooze(self.snooze_until - time.monotonic())
-        return sink
+        return self.sinks.build(spec, self._sink_ctx(cfg))
 
     def _build_sinks(self, cfg) -> SinkSet:
         return SinkSet(extra=[x for x in (self.events_out, self.live) if x]).build_all(self._sink_ctx(cfg))
@@ -222,8 +218,11 @@ class Daemon:
                  f" (kept: {', '.join(sorted(kept))})" if kept else "")
         if "monitor" in changed - kept:
             log.warning("monitor settings changed: a new monitor starts (the driver is calibrated again)")
+            old = self.pipeline.monitor
             self.pipeline.finish()
             self.pipeline = self._build_pipeline(self.cfg, self.sinks)
+            if old.snooze_until is not None and old.last_t is not None and old.snooze_until > old.last_t:
+                self.pipeline.command(old.last_t, "snooze", old.snooze_until - old.last_t)  # the snooze holds on
         else:
             self.pipeline.sinks = self.sinks.handlers()
 
@@ -328,12 +327,12 @@ class Daemon:
                 cmd = queue.get_nowait()
                 name = cmd.get("command")
                 seconds = float(cmd.get("seconds", 0.0))
-                self.pipeline.command(now, name, seconds)
-                chime = self.sinks.get("chime")
-                if name == "snooze" and chime:
-                    chime.snooze(seconds)
-                    self.snooze_until = now + seconds
-                log.info("command %s applied", name)
+                applied = self.pipeline.command(now, name, seconds)
+                if name == "snooze":  # the monitor's cap may have shortened it: say what holds
+                    applied = {"minutes": round(applied["seconds"] / 60, 2), **applied}
+                if hasattr(source, "command_result"):
+                    source.command_result(cmd, applied)
+                log.info("command %s applied%s", name, f": {applied}" if applied else "")
 
     def _publish_stats(self, uptime: float) -> None:
         try:

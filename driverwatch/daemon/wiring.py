@@ -139,14 +139,15 @@ class Pipeline:
         self._record("health", t, lambda: {"t": t, "source": source, "ok": ok, "detail": detail})
         return self._emit(self.monitor.update_health(t, source, ok, detail))
 
-    def command(self, t: float, name: str, seconds: float = 0.0) -> list[Event]:
-        """A driver or fleet command that the monitor must know about: snooze, recalibrate."""
+    def command(self, t: float, name: str, seconds: float = 0.0) -> dict:
+        """A driver or fleet command that the monitor must know about: snooze, recalibrate.
+        Returns what was applied (a snooze: {"seconds", "capped"}), for the command's result."""
         self._record("command", t, lambda: {"t": t, "name": name, "seconds": seconds})
         if name == "snooze":
-            self.monitor.snooze(t, seconds)
-        elif name == "recalibrate":
-            return self._emit(self.monitor.recalibrate(t))
-        return []
+            return self.monitor.snooze(t, seconds)
+        if name == "recalibrate":
+            self._emit(self.monitor.recalibrate(t))
+        return {}
 
     def feed(self, row: dict) -> None:
         """One recorded input (a line of a `--record` file) back into the monitor."""

@@ -5,7 +5,8 @@ what base severity; an `Alert` turns that into start / update / end events:
 - cooldown: a condition must stay clear for `cooldown_s` before it ends, and a recurrence within it
   continues the same announcement (no re-announcing every frame); the end carries the real t_end;
 - updates only on a severity change or every `update_interval_s`;
-- snooze hides notice-level announcements only; warning and critical always go out.
+- a snooze marks notice-level events `snoozed` (the chime stays silent for them; the log and
+  MQTT still get them); warning and critical events are never marked.
 """
 
 from __future__ import annotations
@@ -63,17 +64,17 @@ class Alert:
             self.clear_since = None
             self.recurrences += 1
         sev = self._rung(t, base)
-        muted = snoozed and sev == "notice"
         ev = dict(self.evidence, duration_s=round(t - self.t_start, 3))
         if self.recurrences:
             ev["recurrences"] = self.recurrences
         if not self.cond.active:
-            if not muted:
-                out.append(self.cond.start(t, sev, ev, t_start=self.t_start))
-                self._last_emit = t
-        elif not muted and (sev != self.cond.severity or t - self._last_emit >= self.update_interval_s):
+            out.append(self.cond.start(t, sev, ev, t_start=self.t_start))
+            self._last_emit = t
+        elif sev != self.cond.severity or t - self._last_emit >= self.update_interval_s:
             out.append(self.cond.update(t, sev, ev))
             self._last_emit = t
+        for e in out:
+            e.snoozed = snoozed and sev == "notice"
         self.severity = sev
         return out
 

@@ -4,7 +4,7 @@ I/O; every time comes from the samples.
 Pipeline per face sample (each layer is its own module, testable alone):
   signals (sanitise, relative to the calibration) -> eyes / mouth / head / attention trackers
   (time-stamped state machines and rolling windows) -> drowsiness level (hysteresis)
-  -> alerts (ladder, cooldown, snooze, speed gating) -> Events.
+  -> alerts (ladder, cooldown, snooze marking, speed gating) -> Events.
 """
 
 from __future__ import annotations
@@ -88,9 +88,15 @@ class Monitor:
     def update_speed(self, s: SpeedSample) -> None:
         self.speed = s
 
-    def snooze(self, t: float, seconds: float) -> None:
-        """Mute notice-level announcements until t + seconds (warning and critical still sound)."""
-        self.snooze_until = t + max(seconds, 0.0)
+    def snooze(self, t: float, seconds: float) -> dict:
+        """Mute notice chimes until t + seconds, capped at `alerts.snooze_max_s`; 0 cancels. Events
+        still go out (marked `snoozed`); warnings and critical alarms are never muted. Returns what
+        was applied: {"seconds": ..., "capped": bool}."""
+        cap = self.cfg.alerts.snooze_max_s
+        s = min(max(float(seconds), 0.0), cap)
+        self.snooze_until = t + s if s > 0 else None
+        log.info("notice chimes snoozed for %.0f s%s", s, f" (capped at {cap:g} s)" if seconds > cap else "")
+        return {"seconds": s, "capped": seconds > cap}
 
     def recalibrate(self, t: float) -> list[Event]:
         """Forget the driver's baseline (a new driver): learn again from the next samples."""
@@ -161,11 +167,16 @@ class Monitor:
         self.drowsiness.update(t, self.eyes.perclos(), support)
         out += self._rules(t, kmh, suppress)
         out += self._affect(t, ff.face, bs, s, closed, kmh, out)
-        return out
+        return self._mark_snoozed(out)
+
+    def _mark_snoozed(self, events: list[Event]) -> list[Event]:
+        """During a snooze, notices (not their ends) go out marked `snoozed`: the chime stays
+        silent for them, the log and MQTT still get them. Warnings and critical are never marked."""
+        for e in events:
+            e.snoozed = e.severity == "notice" and e.type != "end" and self._snoozed(e.t)
+        return events
 
     def _instant(self, kind: str, t0: float, t1: float, sev, evidence: dict) -> list[Event]:
-        if sev == "notice" and self._snoozed(t1):
-            return []
         return [self._instants[kind].instant(t0, t1, sev, evidence)]
 
     def _rules(self, t: float, kmh: float | None, suppress: bool) -> list[Event]:
@@ -216,7 +227,8 @@ class Monitor:
         StressMonitor raises and ends `sensor_lost`, the only source of that event."""
         events = self._stress.update(hf)
         events += self.fusion.update(hf.t, self._stress.judged, self.frustration.active, self._affect_evidence)
-        return events + self.remedies.react(hf.t, events)
+        events += self.remedies.react(hf.t, events)
+        return self._mark_snoozed(events)
 
     def update_health(self, t: float, source: str, ok: bool, detail: str = "") -> list[Event]:
         """The camera's availability -> camera_unavailable. Other sources report through their own
@@ -276,7 +288,7 @@ class Monitor:
         att = self.attention.state if fresh else "unknown"
         stress = self._stress.snapshot() if self._stress.last is not None else None  # null: no heart data
         active = [{"kind": a.kind, "severity": a.severity, "id": a.cond.id, "t_start": round(a.t_start, 3)}
-                  for a in self.alerts.values() if a.open and a.clear_since is None]
+                  for a in self.alerts.values() if a.open and a.clear_since is None and a.cond.active]
         kmh = self.kmh(t) if t is not None else None
         return {
             "schema": SNAPSHOT_SCHEMA,
@@ -297,6 +309,7 @@ class Monitor:
             "heart_sensor": self.heart_sensor(),
             "speed_kmh": kmh,
             "snoozed": t is not None and self._snoozed(t),
+            "snooze_s": round(self.snooze_until - t, 1) if t is not None and self._snoozed(t) else 0.0,
             "active": active,
             "degraded": (not fresh or att not in (ON, OFF) or eyes_obs is not True
                          or self.heart_sensor() == "lost"),

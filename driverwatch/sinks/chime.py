@@ -9,7 +9,7 @@ monitor or hold the GIL), and killing it silences an alarm at once. One idle apl
 
 Severity -> sound: notice = a soft two-note chime; warning = two bursts of three beeps; critical =
 a pulsed alarm looping until that condition's end event (an instantaneous critical event plays a
-1.5 s burst). Info is silent. Updates re-chime only after `repeat_s` or when the severity rises.
+1.5 s burst). Info is silent, and so are notices the monitor marks `snoozed`. Updates re-chime only after `repeat_s` or when the severity rises.
 A higher-ranked sound cuts a lower one; a lower one waits up to `max_delay_s`, then is dropped.
 
 Modules: sounds.py (synthesis, WAV), chime_plan.py (the pure decisions, shared by the live player
@@ -54,7 +54,6 @@ class ChimeSink:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._snooze_until = float("-inf")
         self._argv = player_argv(cfg)
         self._ok: bool | None = None
         self._error: str | None = None
@@ -81,13 +80,11 @@ class ChimeSink:
 
     def handle(self, event: Event) -> None:
         with self._lock:
+            self.snoozed += event.snoozed
             actions = self._planner.plan(event)
             self._last_t = event.t
             if not actions:
                 return
-            if ("play", "notice") in actions and self._clock() < self._snooze_until:
-                actions.remove(("play", "notice"))
-                self.snoozed += 1
             if self.cfg.output == "wav":
                 if self._wav_origin is None:  # live monitor time is monotonic; replays start near 0
                     start = self._start_mono
@@ -98,15 +95,6 @@ class ChimeSink:
             for a in actions:
                 self._sched.apply(now, a)
         self._wake.set()
-
-    def snooze(self, seconds: float) -> float:
-        """Silence notice chimes for `seconds` (capped at snooze_max_s; <= 0 cancels). Warnings and
-        critical alarms are never snoozed. Returns the seconds applied."""
-        s = max(0.0, min(float(seconds), self.cfg.snooze_max_s))
-        with self._lock:
-            self._snooze_until = self._clock() + s if s > 0 else float("-inf")
-        log.info("notice chimes snoozed for %.0f s", s)
-        return s
 
     def health(self) -> dict:
         with self._lock:
@@ -120,7 +108,7 @@ class ChimeSink:
                 "alarms_active": len(self._planner.looping),
                 "played": self.played,
                 "dropped": self._sched.dropped,
-                "snoozed_s": round(max(0.0, self._snooze_until - self._clock()), 1),
+                "snoozed": self.snoozed,
                 "gpio": self._gpio.backend,
             }
 

@@ -15,7 +15,8 @@ RANK = {"notice": 1, "warning": 2, "critical": 3, ALARM: 4}
 
 
 class ChimePlanner:
-    """Event -> sound actions: ("play", name), ("loop", id), ("stop", id). Deterministic in `event.t`."""
+    """Event -> sound actions: ("play", name), ("loop", id), ("stop", id). Deterministic in `event.t`.
+    A snooze is the monitor's: events it marks `snoozed` (notices only) play nothing."""
 
     def __init__(self, repeat_s: float = 20.0, enabled: bool = True):
         self.repeat_s = repeat_s
@@ -47,7 +48,7 @@ class ChimePlanner:
                 self.looping.add(ev.id)
                 out.append(("loop", ev.id))
             return out
-        if rank == 0 or not self.enabled:
+        if rank == 0 or not self.enabled or ev.snoozed:  # the monitor marks muted notices
             return out
         last = self._last.get(ev.id)
         if last is None or rank > last[1] or ev.t - last[0] >= self.repeat_s:

@@ -2,13 +2,15 @@
 
 Only the commands below exist. Anything else (unknown name, malformed JSON, unknown keys, values out
 of range, retained messages that would replay at every reconnect) is rejected with a one-line reason
-and never executed. A snooze hides notice-level chimes only; warning and critical alerts cannot be
-muted remotely (there is no setting for it: the command has no severity key).
+and never executed. A snooze mutes notice-level chimes only (the monitor caps it at
+`monitor.alerts.snooze_max_s`; the events are still logged and sent, marked `snoozed`); warning and
+critical alerts cannot be muted remotely (there is no setting for it: the command has no severity key).
 
 Validated commands are plain dicts handed to the daemon, e.g.
   {"command": "snooze", "minutes": 15.0, "seconds": 900.0, "id": "abc"}
   {"command": "recalibrate", "id": null}
-The daemon applies them; the MQTT sink publishes the verdict on `<prefix>command_result`.
+The MQTT sink answers a rejected one at once on `<prefix>command_result`; an accepted one is
+answered by the daemon once applied, with what was applied (a snooze: `applied.minutes`, capped).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import json
 import math
 
 MAX_PAYLOAD = 1024  # bytes
-SNOOZE_MAX_MIN = 240.0
 
 
 class CommandError(ValueError):
@@ -54,8 +55,8 @@ def _snooze(data: dict) -> dict:
     minutes = data.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not math.isfinite(minutes):
         raise CommandError("'minutes' must be a number")
-    if not 0 <= minutes <= SNOOZE_MAX_MIN:
-        raise CommandError(f"'minutes' must be within 0..{SNOOZE_MAX_MIN:g} (0 cancels a snooze)")
+    if minutes < 0:
+        raise CommandError("'minutes' must be >= 0 (0 cancels a snooze; longer than the configured maximum is capped)")
     return {"command": "snooze", "minutes": float(minutes), "seconds": float(minutes) * 60, "id": data.get("id")}
 
 
