@@ -60,7 +60,8 @@ def blinks(t):  # frequent blinks, 3 per second at times, with brow dips
     return {}
 
 
-def drive(episode=None, at=(40.0, 20.0), duration=80.0, fps=15.0, heart=None, cfg=None, blendshapes=True):
+def drive(episode=None, at=(40.0, 20.0), duration=80.0, fps=15.0, heart=None, cfg=None, blendshapes=True,
+          finish=True):
     m = Monitor(cfg or MonitorConfig())
     events = []
     hb = 0.0
@@ -74,7 +75,7 @@ def drive(episode=None, at=(40.0, 20.0), duration=80.0, fps=15.0, heart=None, cf
         if heart is not None and t >= hb:
             events += m.update_heart(heart(hb))
             hb += 1.0
-    return events + m.finish(duration), m
+    return (events + m.finish(duration) if finish else events), m
 
 
 def kinds(events, kind):

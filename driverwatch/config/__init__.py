@@ -23,6 +23,7 @@ from driverwatch.config.eventlog import EventLogConfig
 from driverwatch.config.heart import HeartConfig
 from driverwatch.config.monitor import MonitorConfig
 from driverwatch.config.mqtt import MqttConfig
+from driverwatch.config.privacy import PrivacyConfig
 from driverwatch.config.speed import SpeedConfig
 from driverwatch.config.vision import VisionConfig
 from driverwatch.config.web import WebConfig
@@ -58,6 +59,7 @@ class Config(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT")
     log: EventLogConfig = Field(default_factory=EventLogConfig, title="Event log")
     web: WebConfig = Field(default_factory=WebConfig, title="Live page")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, title="Privacy")
 
 
 def default_config_path() -> Path | None:

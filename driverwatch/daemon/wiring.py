@@ -55,7 +55,11 @@ class Timeline:
             if e.type == "update" or (e.kind == "blink" and not include_blinks):
                 continue
             if e.type == "end":
-                out.append(f"{_clock(e.t)}  end    {e.kind:<18} (lasted {e.t - e.t_start:.1f} s)")
+                lasted = e.t_end - e.t_start  # the end message comes a cooldown after t_end
+                if e.evidence.get("open_at_end"):
+                    out.append(f"{_clock(e.t)}  open   {e.kind:<18} (still open at the end, {lasted:.1f} s so far)")
+                else:
+                    out.append(f"{_clock(e.t)}  end    {e.kind:<18} (lasted {lasted:.1f} s)")
                 continue
             span = f" {e.t_end - e.t_start:.2f} s" if e.t_end is not None else ""
             ev = ", ".join(f"{k}={_short(v)}" for k, v in list(e.evidence.items())[:4])
@@ -169,4 +173,11 @@ class Pipeline:
         return self.monitor.snapshot()
 
     def finish(self) -> list[Event]:
-        return self._emit(self.monitor.finish(self.last_t or 0.0))
+        """End what is open at the last input; a condition that had not cleared by then is marked
+        `evidence.open_at_end` (the recording or the run ended, not the condition)."""
+        t = self.last_t or 0.0
+        events = self.monitor.finish(t)
+        for e in events:
+            if e.type == "end" and e.t_end is not None and e.t_end >= t - 1e-9:
+                e.evidence = dict(e.evidence, open_at_end=True)
+        return self._emit(events)

@@ -84,10 +84,12 @@ class _Client(paho.Client):
 
 
 class MqttSink:
-    def __init__(self, cfg: MqttConfig, vehicle_id: str, state_dir: Path):
+    def __init__(self, cfg: MqttConfig, vehicle_id: str, state_dir: Path, affective: bool = False):
+        """`affective`: privacy.affective_telemetry (off: no affective event, state or stats field)."""
         if not cfg.host:
             raise ConfigError("mqtt.host is empty: no broker configured")
         self.cfg = cfg
+        self.affective = affective
         self.vehicle_id = vehicle_id
         self.prefix = cfg.topic_prefix.replace("{vehicle_id}", vehicle_id)
         p = self.prefix
@@ -153,7 +155,9 @@ class MqttSink:
         or is below `mqtt.min_severity`."""
         if SEVERITY_RANK.get(event.get("severity"), 0) < self.min_rank:
             return None
-        payload, dropped = event_payload(event)
+        payload, dropped = event_payload(event, self.affective)
+        if payload is None:  # an affective event, kept on the device
+            return None
         self._note_dropped("event", dropped)
         payload.setdefault("time", utc_now_iso())
         prio = PRIORITY.get(payload.get("severity"), PRIORITY["info"])
@@ -166,7 +170,7 @@ class MqttSink:
 
     def publish_state(self, snapshot: dict) -> None:
         """Retained snapshot; sent only when it changed (ignoring t/time), at most once per interval."""
-        payload, dropped = state_payload(snapshot)
+        payload, dropped = state_payload(snapshot, self.affective)
         self._note_dropped("state", dropped)
         key = state_change_key(payload)
         payload.setdefault("time", utc_now_iso())
@@ -181,7 +185,7 @@ class MqttSink:
 
     def publish_stats(self, stats: dict) -> int | None:
         stats = {k: v for k, v in stats.items() if k != "mqtt"}  # the sink's own figures replace them
-        payload, dropped = stats_payload(stats)
+        payload, dropped = stats_payload(stats, self.affective)
         self._note_dropped("stats", dropped)
         payload.setdefault("time", utc_now_iso())
         payload.setdefault("uptime_s", round(time.monotonic() - self._started, 1))
@@ -433,9 +437,9 @@ class MqttSink:
                         "or not a scalar: images and raw biometric signals never leave the vehicle)", what, keys)
 
 
-def create_sink(cfg: MqttConfig, vehicle_id: str, state_dir: Path) -> MqttSink | None:
+def create_sink(cfg: MqttConfig, vehicle_id: str, state_dir: Path, affective: bool = False) -> MqttSink | None:
     """The MQTT sink, or None (said once, at INFO) when no broker is configured."""
     if not cfg.host:
         log.info("MQTT: no broker configured (mqtt.host is empty); events go to the local log only")
         return None
-    return MqttSink(cfg, vehicle_id, state_dir)
+    return MqttSink(cfg, vehicle_id, state_dir, affective)

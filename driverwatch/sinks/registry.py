@@ -105,7 +105,7 @@ def _mqtt(ctx: SinkContext):
     from driverwatch.sinks.mqtt import create_sink
 
     try:
-        sink = create_sink(ctx.cfg.mqtt, ctx.vehicle_id, ctx.state_dir)
+        sink = create_sink(ctx.cfg.mqtt, ctx.vehicle_id, ctx.state_dir, ctx.cfg.privacy.affective_telemetry)
     except (DriverwatchError, OSError) as err:  # e.g. an unwritable state dir for the outbox
         log.error("MQTT disabled: %s; events go to the local log only", err)
         return None
@@ -133,7 +133,7 @@ def _web(ctx: SinkContext):
 BUILTIN = (
     SinkSpec("chime", frozenset({"chime"}), _chime),  # first: it never waits
     SinkSpec("eventlog", frozenset({"log", "daemon"}), _eventlog),
-    SinkSpec("mqtt", frozenset({"mqtt", "daemon"}), _mqtt),
+    SinkSpec("mqtt", frozenset({"mqtt", "daemon", "privacy"}), _mqtt),
     SinkSpec("clips", frozenset({"daemon"}), _clips, needs_frames=True),
     SinkSpec("web", frozenset({"web"}), _web, needs_frames=True),  # the live page: frames only to it (add_result)
 )

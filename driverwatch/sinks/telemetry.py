@@ -10,6 +10,7 @@ import json
 import math
 
 from driverwatch.monitor.events import EVENT_SCHEMA
+from driverwatch.monitor.remedies import AFFECTIVE_KINDS
 
 TELEMETRY_SCHEMA = 1
 
@@ -33,6 +34,11 @@ DENIED_KEYS = frozenset({"image", "images", "frame", "frames_raw", "jpeg", "png"
 # Heart-rate figures under these names: allowed as evidence of a stress event, not in state / stats
 # (which carry the latest hr_bpm and rmssd_ms: figures, never the beats or the signal).
 BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline", "score"})
+# Affective estimates (stress, frustration-like facial activity, mind-wandering): only with
+# privacy.affective_telemetry; otherwise events of these kinds are not sent and these keys are dropped at
+# any depth of every payload (they stay in the local log and the chimes).
+AFFECTIVE_KEYS = frozenset({"stress", "affect", "frustration_like", "mind_wandering", "calm_suggestion",
+                            "stress_score"})
 MAX_STR = 200
 MAX_LIST = 8
 MAX_OBJECTS = 16
@@ -77,16 +83,20 @@ def _clean(d: dict, allowed: frozenset | None, nested: frozenset = frozenset(),
     return out, dropped
 
 
-def event_payload(event: dict) -> tuple[dict, list[str]]:
-    """(payload, dropped keys): the allow-listed part of an Event.to_json() dict."""
-    out, dropped = _clean(event, EVENT_KEYS, nested=frozenset({"evidence"}))
+def event_payload(event: dict, affective: bool = True) -> tuple[dict | None, list[str]]:
+    """(payload, dropped keys): the allow-listed part of an Event.to_json() dict; (None, ...) for an
+    affective event when `affective` (privacy.affective_telemetry) is off."""
+    if not affective and event.get("kind") in AFFECTIVE_KINDS:
+        return None, []
+    deny = DENIED_KEYS if affective else DENIED_KEYS | AFFECTIVE_KEYS
+    out, dropped = _clean(event, EVENT_KEYS, nested=frozenset({"evidence"}), deny=deny)
     out["schema"] = event.get("schema", EVENT_SCHEMA)
     return out, dropped
 
 
-def state_payload(snapshot: dict) -> tuple[dict, list[str]]:
+def state_payload(snapshot: dict, affective: bool = True) -> tuple[dict, list[str]]:
     out, dropped = _clean(snapshot, STATE_KEYS, nested=frozenset({"calibration", "counts", "active"}),
-                          deny=DENIED_KEYS | BIOMETRIC_KEYS)
+                          deny=DENIED_KEYS | BIOMETRIC_KEYS | (frozenset() if affective else AFFECTIVE_KEYS))
     return {"schema": TELEMETRY_SCHEMA, **out}, dropped
 
 
@@ -105,9 +115,9 @@ def state_change_key(payload: dict) -> tuple:
     return (*(payload.get(k) for k in STATE_CHANGE_KEYS), cal.get("status"), cal.get("heart"))
 
 
-def stats_payload(stats: dict) -> tuple[dict, list[str]]:
+def stats_payload(stats: dict, affective: bool = True) -> tuple[dict, list[str]]:
     out, dropped = _clean(stats, STATS_KEYS, nested=frozenset({"heart", "chime", "web", "driver"}),
-                          deny=DENIED_KEYS | BIOMETRIC_KEYS)
+                          deny=DENIED_KEYS | BIOMETRIC_KEYS | (frozenset() if affective else AFFECTIVE_KEYS))
     return {"schema": TELEMETRY_SCHEMA, **out}, dropped
 
 
