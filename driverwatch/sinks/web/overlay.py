@@ -31,7 +31,7 @@ def render(image: np.ndarray, landmarks: np.ndarray | None, eyes, face_box, widt
     """A scaled copy of `image` (BGR) with the overlay; the input is never modified."""
     h, w = image.shape[:2]
     s = min(1.0, width / w)
-    out = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else image.copy()
+    out = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_LINEAR) if s < 1 else image.copy()
     if out.ndim == 2:
         out = cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
     oh, ow = out.shape[:2]
