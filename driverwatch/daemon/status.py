@@ -6,11 +6,12 @@ Where: `<daemon.state_dir>/status.json` when the state dir is configured; else i
 directory ($RUNTIME_DIRECTORY under systemd with RuntimeDirectory=driverwatch, i.e.
 /run/driverwatch; $XDG_RUNTIME_DIR/driverwatch on a desktop: RAM, no SD card wear); else in the
 default state dir. `status` looks where `run` with the same config writes, then in
-/run/driverwatch. The file holds states and figures only, never images.
+/run/driverwatch and /var/lib/driverwatch (the service's directories). The file holds states and figures only, never images.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -20,7 +21,8 @@ from driverwatch.errors import DriverwatchError
 
 STATUS_EVERY_S = 2.0
 STALE_S = 10.0  # older than this: the daemon is not running (or hangs)
-SYSTEM_RUNTIME = Path("/run/driverwatch")
+# where the service's file is when `status` runs outside it (RuntimeDirectory=, else StateDirectory=)
+SYSTEM_PLACES = (Path("/run/driverwatch"), Path("/var/lib/driverwatch"))
 
 
 class NotRunning(DriverwatchError):
@@ -83,8 +85,11 @@ def find_status(cfg, explicit: str | None = None) -> Path:
     if explicit:
         return Path(explicit)
     p = status_path(cfg)
-    if not p.exists() and (SYSTEM_RUNTIME / "status.json").exists():
-        return SYSTEM_RUNTIME / "status.json"
+    if not p.exists():
+        for place in SYSTEM_PLACES:
+            with contextlib.suppress(OSError):
+                if (place / "status.json").exists():
+                    return place / "status.json"
     return p
 
 
@@ -121,7 +126,8 @@ def format_status(st: dict) -> list[str]:
     cal = s.get("calibration") or {}
     lines = [f"driverwatch {k.get('version', '')}: running, pid {st.get('pid')}, up {_v(k.get('uptime_s'), ' s')}, "
              f"{_v(st.get('fps'), ' fps', 1)}, camera {'connected' if k.get('camera_connected') else 'NOT connected'}"]
-    lines.append(f"  face        {_v(s.get('face_present'))}, eyes {_v(s.get('eyes'))}, attention {_v(s.get('attention'))}")
+    face = s.get("face_present")
+    lines.append(f"  face        {'unknown' if face is None else 'yes' if face else 'NO'}, eyes {_v(s.get('eyes'))}, attention {_v(s.get('attention'))}")
     lines.append(f"  drowsiness  {_v(s.get('drowsiness'))}, PERCLOS {_v(s.get('perclos'), '', 2)}")
     lines.append(f"  calibration {_v(cal.get('status'))} ({100 * (cal.get('progress') or 0):.0f} %)"
                  + ("" if cal.get("heart") is None else f", heart baseline {'done' if cal['heart'] else 'learning'}"))
