@@ -7,8 +7,9 @@ ground truth: per event kind recall / precision and onset / end error, per-frame
 pitch and EAR-based closure against the commanded values, and every scenario's must / must-not
 verdict. Writes a Markdown report; exits 1 when any scenario's verdict fails (for CI: `--subset ci`).
 
-  scripts/evaluate.py [--subset ci|all] [NAMES...] [--fps 30 15 10] [--look color ir] [-o report.md]
+  scripts/evaluate.py [--subset ci|faces|all] [NAMES...] [--fps 30 15 10] [--look color ir] [-o report.md]
   scripts/evaluate.py --variants 30:color 15:color 10:color 15:ir --jobs 2   # chosen fps:look pairs
+  scripts/evaluate.py --subset faces --faces all --fps 10 --jobs 2            # every face (per-face table)
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from driverwatch.config import load_config  # noqa: E402
 from driverwatch.config.monitor import MonitorConfig  # noqa: E402
 from driverwatch.sinks.report import event_spans, read_jsonl  # noqa: E402
 from driverwatch.sources.scenario.clip import monitor_calibration_s, read_truth, render_cached  # noqa: E402
+from driverwatch.sources.scenario.faces import face_names, fetch  # noqa: E402
 from driverwatch.sources.scenario.script import scenario_names  # noqa: E402
 
-SUBSETS = {"ci": ["normal", "microsleep", "footwell_glance", "yawns"]}  # must-not, eyes, head, mouth
+SUBSETS = {"ci": ["normal", "microsleep", "footwell_glance", "yawns"],  # must-not, eyes, head, mouth
+           "faces": ["microsleep", "footwell_glance"]}  # eyes and head, short: run on every face
 ONSET_TOL_S = 1.0  # a detection matches an expectation when it overlaps it +- this
 SCORED = ("microsleep", "sleep", "long_blink", "long_distraction", "vats", "unresponsive", "yawn", "nod",
           "face_missing", "eyes_unobservable")
@@ -99,9 +102,10 @@ def feature_errors(truth_rows: list[dict], frames: list[dict], t0: float, mcfg: 
     return out
 
 
-def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: str | None) -> dict:
+def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: str | None,
+             face: str = "astronaut") -> dict:
     t = time.perf_counter()
-    video, truth_path = render_cached(name, fps=fps, look=look, calibration_s=cal)
+    video, truth_path = render_cached(name, fps=fps, look=look, calibration_s=cal, face=face)
     render_s = time.perf_counter() - t
     frames, events = work / f"{video.stem}.frames.jsonl", work / f"{video.stem}.events.jsonl"
     cmd = [sys.executable, "-m", "driverwatch"] + (["--config", config] if config else []) + [
@@ -115,7 +119,7 @@ def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: s
     header, truth_rows = read_truth(truth_path)
     spans = event_spans(read_jsonl(events, "events"))
     res = match(header, spans)
-    res.update(name=name, fps=fps, look=look, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
+    res.update(name=name, fps=fps, look=look, face=face, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
                features=feature_errors(truth_rows, read_jsonl(frames, "frames"), header["t0"],
                                        load_config(config).monitor))
     return res
@@ -126,31 +130,55 @@ def variant(r: dict) -> str:
 
 
 def verdict_table(results: list[dict]) -> tuple[list[str], bool]:
-    """Scenario x variant -> PASS / FAIL, and whether every scenario has one verdict throughout."""
+    """Scenario (x face) x variant -> PASS / FAIL, and whether every scenario has one verdict throughout
+    its variants. The face column is there when more than one face was run."""
     variants = list(dict.fromkeys(variant(r) for r in results))
-    by = {(r["name"], variant(r)): r["ok"] for r in results}
-    lines = ["| scenario | " + " | ".join(variants) + " | identical |", "|---" * (len(variants) + 2) + "|"]
+    multi = len({r["face"] for r in results}) > 1
+    by = {(r["name"], r["face"], variant(r)): r["ok"] for r in results}
+    head = "| scenario | face | " if multi else "| scenario | "
+    lines = [head + " | ".join(variants) + " | identical |", "|---" * (len(variants) + 2 + multi) + "|"]
     same_all = True
-    for name in dict.fromkeys(r["name"] for r in results):
-        vs = [by.get((name, v)) for v in variants]
+    for name, face in dict.fromkeys((r["name"], r["face"]) for r in results):
+        vs = [by.get((name, face, v)) for v in variants]
         same = len({v for v in vs if v is not None}) == 1
         same_all &= same
         cells = ["–" if v is None else ("PASS" if v else "**FAIL**") for v in vs]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {'yes' if same else '**no**'} |")
+        lines.append(f"| {name} | " + (f"{face} | " if multi else "") + " | ".join(cells)
+                     + f" | {'yes' if same else '**no**'} |")
     return lines, same_all
+
+
+def face_table(results: list[dict]) -> list[str]:
+    """Per face: clips passed, expectations met, closed frames read closed, pose errors, misses."""
+    lines = ["| face | clips passed | expected events found | closed (cmd >= 0.8) read closed | yaw err p95 ° "
+             "| pitch err p95 ° | missed / forbidden |", "|---|---|---|---|---|---|---|"]
+    for face in dict.fromkeys(r["face"] for r in results):
+        rs = [r for r in results if r["face"] == face]
+        n_exp = sum(len(r["header"]["must"]) for r in rs)
+        hits = sum(len(r["hits"]) for r in rs)
+        closed = [h for r in rs for h in r["features"]["closed_hit"]]
+        yaw = [e for r in rs for e in r["features"]["yaw"]]
+        pitch = [e for r in rs for e in r["features"]["pitch"]]
+        bad = [f"{r['name']}: -{m['kind']}" for r in rs for m in r["misses"]]
+        bad += [f"{r['name']}: +{s['kind']}" for r in rs for s in r["forbidden"]]
+        lines.append(f"| {face} | {sum(r['ok'] for r in rs)}/{len(rs)} | {hits}/{n_exp} | "
+                     f"{f'{100 * np.mean(closed):.0f} % of {len(closed)}' if closed else '–'} | "
+                     f"{f'{np.percentile(np.abs(yaw), 95):.1f}' if yaw else '–'} | "
+                     f"{f'{np.percentile(np.abs(pitch), 95):.1f}' if pitch else '–'} | {', '.join(bad) or '–'} |")
+    return lines
 
 
 def summarise(results: list[dict]) -> str:
     table, same_all = verdict_table(results)
     lines = ["# Scenario evaluation", "", f"Identical verdicts across fps / looks: {'yes' if same_all else '**no**'}", ""]
-    lines += table + ["", "## Detections", ""]
-    lines += ["| scenario | fps | look | verdict | detected (kind@start s) | missed | forbidden |",
-              "|---|---|---|---|---|---|---|"]
+    lines += table + ["", "## Per face", ""] + face_table(results) + ["", "## Detections", ""]
+    lines += ["| scenario | face | fps | look | verdict | detected (kind@start s) | missed | forbidden |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         det = ", ".join(f"{s['kind']}@{s['t_start']:.1f}" for s in r["spans"]) or "–"
         miss = ", ".join(f"{m['kind']}@{m['t_start']:.1f}" for m in r["misses"]) or "–"
         forb = ", ".join(f"{s['kind']}@{s['t_start']:.1f}" for s in r["forbidden"]) or "–"
-        lines.append(f"| {r['name']} | {r['fps']:g} | {r['look']} | {'PASS' if r['ok'] else '**FAIL**'} | "
+        lines.append(f"| {r['name']} | {r['face']} | {r['fps']:g} | {r['look']} | {'PASS' if r['ok'] else '**FAIL**'} | "
                      f"{det} | {miss} | {forb} |")
     lines += ["", "## Per event kind", "", "| kind | expected | recall | precision | onset error ms (median / max |abs|) "
               "| end error ms (median) |", "|---|---|---|---|---|---|"]
@@ -168,8 +196,8 @@ def summarise(results: list[dict]) -> str:
         lines.append(f"| {kind} | {n_exp} | {rec} | {prec} | {ons} | "
                      f"{f'{statistics.median(ends):+.0f}' if ends else '–'} |")
     lines += ["", "## Per-frame features vs commanded (|yaw| <= 40, |pitch| <= 25, face in view)", "",
-              "| scenario | fps | look | yaw err ° (mean / p95 abs) | pitch err ° (mean / p95 abs) | closure MAE "
-              "| closed (cmd >= 0.8) detected |", "|---|---|---|---|---|---|---|"]
+              "| scenario | face | fps | look | yaw err ° (mean / p95 abs) | pitch err ° (mean / p95 abs) | closure MAE "
+              "| closed (cmd >= 0.8) detected |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         f = r["features"]
 
@@ -178,10 +206,11 @@ def summarise(results: list[dict]) -> str:
 
         closed = f"{100 * np.mean(f['closed_hit']):.0f} % of {f['closed_n']}" if f["closed_n"] else "–"
         mae = f"{np.mean(np.abs(f['closure'])):.2f}" if f["closure"] else "–"
-        lines.append(f"| {r['name']} | {r['fps']:g} | {r['look']} | {stat(f['yaw'])} | {stat(f['pitch'])} | "
-                     f"{mae} | {closed} |")
-    lines += ["", "## Timing", "", "| scenario | fps | look | render s (0 = cached) | replay s |", "|---|---|---|---|---|"]
-    lines += [f"| {r['name']} | {r['fps']:g} | {r['look']} | {r['render_s']:.1f} | {r['replay_s']:.1f} |"
+        lines.append(f"| {r['name']} | {r['face']} | {r['fps']:g} | {r['look']} | {stat(f['yaw'])} | "
+                     f"{stat(f['pitch'])} | {mae} | {closed} |")
+    lines += ["", "## Timing", "", "| scenario | face | fps | look | render s (0 = cached) | replay s |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {r['name']} | {r['face']} | {r['fps']:g} | {r['look']} | {r['render_s']:.1f} | {r['replay_s']:.1f} |"
               for r in results]
     return "\n".join(lines) + "\n"
 
@@ -189,7 +218,10 @@ def summarise(results: list[dict]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help="scenario names (default: --subset)")
-    ap.add_argument("--subset", choices=["ci", "all"], default="all")
+    ap.add_argument("--subset", choices=[*SUBSETS, "all"], default="all")
+    ap.add_argument("--faces", nargs="+", default=["astronaut"], metavar="FACE",
+                    help="faces to render every scenario on ('all' = every face; see `driverwatch render "
+                    "--list-faces`); default: astronaut")
     ap.add_argument("--fps", type=float, nargs="+", default=[30.0])
     ap.add_argument("--look", nargs="+", default=["color"], choices=["color", "ir"])
     ap.add_argument("--variants", nargs="+", metavar="FPS:LOOK",
@@ -209,14 +241,20 @@ def main(argv=None) -> int:
             ap.error("the look in --variants is color or ir")
     else:
         pairs = [(fps, look) for fps in args.fps for look in args.look]
-    jobs = [(name, fps, look) for name in names for fps, look in pairs]
+    face_list = face_names() if "all" in args.faces else args.faces
+    unknown = [f for f in face_list if f not in face_names()]
+    if unknown:
+        ap.error(f"unknown face {unknown[0]!r}: pick from {', '.join(face_names())}")
+    fetch([f for f in face_list if f != "astronaut"])  # once, before the workers need them
+    jobs = [(name, fps, look, face) for name in names for face in face_list for fps, look in pairs]
     results = []
     with tempfile.TemporaryDirectory() as tmp, \
             concurrent.futures.ProcessPoolExecutor(max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_clip, name, fps, look, cal, Path(tmp), args.config) for name, fps, look in jobs]
+        futures = [pool.submit(run_clip, name, fps, look, cal, Path(tmp), args.config, face)
+                   for name, fps, look, face in jobs]
         for fut in futures:
             r = fut.result()
-            print(f"{r['name']:18s} {r['fps']:4g} fps {r['look']:5s} {'PASS' if r['ok'] else 'FAIL'}  "
+            print(f"{r['name']:18s} {r['face']:15s} {r['fps']:4g} fps {r['look']:5s} {'PASS' if r['ok'] else 'FAIL'}  "
                   f"render {r['render_s']:.1f} s, replay {r['replay_s']:.1f} s", flush=True)
             results.append(r)
     report = summarise(results)

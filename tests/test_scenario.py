@@ -29,7 +29,7 @@ def test_every_builtin_scenario_parses_and_starts_after_calibration():
         sc = script.load_scenario(name, calibration_s=42.0)
         assert sc.t0 == 42.0 + script.LEAD_S
         assert all(e.t_start >= sc.t0 - 1.0 and e.t_end <= sc.duration for e in sc.expect), name
-        if name != "normal":
+        if sc.forbid != ["*"]:  # a clip that must raise nothing (normal, talking, ...) expects nothing
             assert sc.expect, f"{name} expects no event"
     assert script.load_scenario("normal", 1.0).forbid == ["*"]
 
@@ -196,3 +196,50 @@ def test_render_command_writes_video_and_truth(tmp_path):
     header = json.loads(truth.read_text().splitlines()[0])
     assert header["look"] == "ir" and header["width"] == 160 and header["must"][0]["kind"] == "sleep"
     assert len(list(VideoFile(tmp_path / "sleep-5fps-ir.mp4"))) == len(truth.read_text().splitlines()) - 1
+
+
+def test_expression_actions_reach_the_per_frame_truth(tmp_path):
+    sc = script.load_scenario("frustration", calibration_s=5.0, fps=10)
+    (exp,) = sc.expect
+    assert exp.kind == "frustration"
+    t = sc.frame_times()
+    states = sc.states(t)
+    inside = [s for ti, s in zip(t, states, strict=True) if exp.t_start + 1 < ti < exp.t_end - 1]
+    before = [s for ti, s in zip(t, states, strict=True) if ti < exp.t_start - 2]
+    assert min(s.brow for s in inside) == pytest.approx(0.8) and min(s.press for s in inside) == pytest.approx(0.6)
+    assert max(s.sneer for s in inside) == pytest.approx(0.6)
+    assert max(s.brow + s.press + s.sneer + s.smile for s in before) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('duration = 5\naction = [{ do = "express", at = 1, hold = 2 }]\n')
+    with pytest.raises(InputError, match="express needs one of brow, press, sneer, smile"):
+        script.load_scenario(bad, 1.0)
+
+
+def test_rendered_expressions_move_the_measured_landmarks(vision_config):
+    """The face pipeline sees the renderer's brow lowering (brows nearer the eyes), lip press
+    (thinner lips) and smile (mouth corners higher) on the bundled face."""
+    from driverwatch.vision.pipeline import FacePipeline
+
+    renderer = Renderer(load_face(), 640, 480, noise=0.0)
+    pipe = FacePipeline(vision_config)
+
+    def landmarks(state):
+        pipe.reset()
+        for i in range(3):
+            res = pipe.process(Frame(i / 30, renderer.render(state), i))
+        return np.asarray(res.landmarks)[:468, :2]
+
+    def brow_gap(p):  # brow centre to upper lid centre, both eyes, / eye width
+        return np.mean([p[105, 1] - p[159, 1], p[334, 1] - p[386, 1]]) / np.linalg.norm(p[33] - p[133])
+
+    def lip_height(p):  # outer lip contour top to bottom at the midline
+        return (p[17, 1] - p[0, 1]) / np.linalg.norm(p[61] - p[291])
+
+    def corners_up(p):  # mouth corners above the lip midline, / mouth width
+        return ((p[13, 1] + p[14, 1]) / 2 - (p[61, 1] + p[291, 1]) / 2) / np.linalg.norm(p[61] - p[291])
+
+    neutral = landmarks(State())
+    frown, press, smile = landmarks(State(brow=1.0)), landmarks(State(press=1.0)), landmarks(State(smile=1.0))
+    assert abs(brow_gap(frown)) < abs(brow_gap(neutral)) * 0.9, (brow_gap(neutral), brow_gap(frown))
+    assert lip_height(press) < lip_height(neutral) * 0.92, (lip_height(neutral), lip_height(press))  # 0.89 measured
+    assert corners_up(smile) > corners_up(neutral) + 0.01, (corners_up(neutral), corners_up(smile))  # +0.016 measured

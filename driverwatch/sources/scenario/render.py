@@ -45,6 +45,11 @@ class State:
     tz: float = 0.0
     shades: float = 0.0  # 1 = sunglasses on
     brightness: float = 1.0  # scene gain
+    # expressions, 0 .. 1 (FACS action units; the blendshape the face model reports in brackets)
+    brow: float = 0.0  # AU4 brow lowerer: brows down and together (browDownLeft/Right)
+    press: float = 0.0  # AU24 lip presser: lips pressed thin (mouthPressLeft/Right)
+    sneer: float = 0.0  # AU9 nose wrinkler: nose wings and upper lip up, brows a little down (noseSneer*)
+    smile: float = 0.0  # AU12 + AU6: lip corners up and out, cheeks up (mouthSmileLeft/Right, cheekSquint*)
 
 
 def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -96,6 +101,7 @@ class Renderer:
         self.pinch_w = np.clip(1 - dx / 2.0, 0, 1) * np.clip(1 - np.abs(dy) / 2.2, 0, 1)
         # upper-lip lift at the centre, fading out 1.2 cm above the lip line
         self.lift_w = upper * e * np.clip(1 - dy / 1.2, 0, 1)
+        self._expression_weights()
         self.lid_target = []
         for e in range(2):  # closed lid rests just above the lower lid
             lo_v = self.base[fm.LOWER_LID[e]]
@@ -116,8 +122,47 @@ class Renderer:
         self.lash_bgr = _lash_colour(self.tex, self.uv)
 
     # geometry ------------------------------------------------------------------------------
+    def _expression_weights(self) -> None:
+        """Per-vertex displacement fields (cm, head frame) of each expression at full strength.
+        Sizes from FACS descriptions: brows lower ~5 mm and draw in ~2.5 mm (AU4); pressed lips lose
+        about two thirds of their red height (AU24); the nose wings rise ~3.5 mm (AU9); smiling lip corners
+        rise ~5 mm and move out ~4 mm, cheeks ~3 mm (AU12 + AU6). The eye openings' rims stay (a
+        frown is not a closure), except the lower lid a smile pushes up ~1 mm."""
+        b = self.base
+        eye_y = float(np.mean([c[1] for c in self.eye_centre]))
+        keep = np.ones(len(b))
+        for e in range(2):
+            keep[fm.EYE_RING1[e]] = 0.0
+
+        def near(idx, sigma):
+            d = np.linalg.norm(b[:, None, :2] - b[idx][None, :, :2], axis=2).min(1)
+            return np.exp(-((d / sigma) ** 2))
+
+        brows = [70, 63, 105, 66, 107, 46, 53, 52, 65, 55, 300, 293, 334, 296, 336, 276, 283, 282, 295, 285]
+        w = near(brows, 1.1) * np.clip((b[:, 1] - eye_y - 0.3) / 0.6, 0, 1) * keep
+        inner = 1.0 + 0.4 * np.clip(1 - np.abs(b[:, 0]) / 3.0, 0, 1)  # inner brows move more
+        self.expr = {"brow": np.stack([-np.sign(b[:, 0]) * 0.25 * w * inner, -0.5 * w * inner, 0 * w], 1)}
+        dy = b[:, 1] - self.mouth_y
+        band = np.clip(1 - (np.abs(b[:, 0]) - self.mouth_half_w) / 0.8, 0, 1)
+        band *= np.clip((1.8 - np.abs(dy)) / 0.8, 0, 1)
+        self.expr["press"] = np.stack([0 * dy, -0.7 * dy * band, 0 * dy], 1)
+        w_nose = near([129, 358, 98, 327], 1.0) * keep
+        w_lip = near([0, 37, 267], 0.7)
+        self.expr["sneer"] = np.stack([0 * dy, 0.35 * w_nose + 0.15 * w_lip, 0 * dy], 1) + 0.3 * self.expr["brow"]
+        w_c = near([61, 291], 1.2)
+        w_cheek = near([50, 280, 101, 330], 1.5)
+        up = 0.5 * w_c + 0.3 * w_cheek * np.clip((b[:, 1] - self.mouth_y) / 1.0, 0, 1)
+        lower_lid = np.zeros(len(b))
+        for e in range(2):
+            lower_lid[fm.LOWER_LID[e]] = 0.1
+        self.expr["smile"] = np.stack([np.sign(b[:, 0]) * 0.4 * w_c, up * keep + lower_lid, 0.15 * w_cheek], 1)
+
     def _deform(self, s: State) -> np.ndarray:
         v = self.base.copy()
+        for k in ("brow", "press", "sneer", "smile"):
+            a = getattr(s, k)
+            if a > 0:
+                v += a * self.expr[k]
         for e, c in ((0, s.closure_right), (1, s.closure_left)):
             if c > 0:
                 rings = fm.UPPER_LID[e]

@@ -21,9 +21,11 @@ from driverwatch.sources.scenario.render import State
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 LEAD_S = 5.0  # calm seconds after calibration before the script starts
-ADD = ("yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "jaw", "tx", "ty", "tz")
+ADD = ("yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "jaw", "tx", "ty", "tz", "brow", "press", "sneer", "smile")
+EXPRESSIONS = ("brow", "press", "sneer", "smile")
 MAX = ("closure_left", "closure_right", "shades")
-ACTIONS = {"close_eyes", "glance", "yawn", "nod", "talk", "leave", "shades", "pose", "glances", "dim"}
+ACTIONS = {"close_eyes", "glance", "yawn", "nod", "talk", "leave", "shades", "pose", "glances", "dim", "express",
+           "scan", "stare"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Scenario:
                 vals[p.channel] = np.maximum(vals[p.channel], p.at(t))
             else:
                 vals[p.channel] += p.at(t)
-        for c in ("closure_left", "closure_right", "jaw", "shades"):
+        for c in ("closure_left", "closure_right", "jaw", "shades", *EXPRESSIONS):
             vals[c] = np.clip(vals[c], 0, 1)
         bright = np.ones_like(t)
         for p in self.pulses:
@@ -160,7 +162,7 @@ def _action(sc: Scenario, a: dict, t0: float, busy: list, rng) -> None:
         for ch in ("closure_left", "closure_right"):
             add(Pulse(ch, at - ramp, ramp, hold, amount))
         busy.append((at - ramp - 0.5, at + hold + ramp + 0.5))
-    elif do in ("glance", "pose", "leave", "dim"):
+    elif do in ("glance", "pose", "leave", "dim", "stare"):  # stare: gaze held (at 0 unless given)
         for ch in ("yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "tx", "ty", "tz", "jaw"):
             if ch in a:
                 add(Pulse(ch, at - ramp, ramp, hold, float(a[ch])))
@@ -194,8 +196,47 @@ def _action(sc: Scenario, a: dict, t0: float, busy: list, rng) -> None:
         add(Pulse("yaw", at, 1.0, max(0.0, hold - 2), float(a.get("yaw", 8.0))))
     elif do == "shades":
         add(Pulse("shades", at - ramp, ramp, hold, 1.0))
+    elif do == "express":  # expression channels (0..1): brow (AU4), press (AU24), sneer (AU9), smile
+        given = [ch for ch in EXPRESSIONS if ch in a]
+        if not given:
+            raise ValueError(f"express needs one of {', '.join(EXPRESSIONS)}")
+        for ch in given:
+            add(Pulse(ch, at - ramp, ramp, hold, float(a[ch])))
+        for ch in ("jaw", "yaw", "pitch"):
+            if ch in a:
+                add(Pulse(ch, at - ramp, ramp, hold, float(a[ch])))
+        if "squint" in a:  # laughing narrows the eyes (not a closure the monitor may count)
+            for ch in ("closure_left", "closure_right"):
+                add(Pulse(ch, at - ramp, ramp, hold, float(a["squint"])))
+            busy.append((at - ramp - 0.5, at + hold + ramp + 0.5))
+    elif do == "scan":  # normal driving gaze: fixations around the road ahead, mirror checks
+        _scan(sc, at, hold, a, rng)
     for k in _as_list(a.get("expect", [])):
         sc.expect.append(Expect(k, *span))
+
+
+def _scan(sc: Scenario, at: float, hold: float, a: dict, rng) -> None:
+    """Gaze of an attentive driver for `hold` s: fixations of 0.3-1.2 s on points of the road scene
+    (horizontal SD `spread` degrees, default 7, vertical a third of it; the head follows a quarter)
+    and a mirror or instrument check every `check_every` s (default 12; 0.6-1.2 s each). Reported
+    figures: horizontal gaze SD of about 6-9 degrees in normal driving, falling under cognitive load
+    (Wang et al. 2014; Victor, Harbluk & Engstrom 2005)."""
+    spread, every = float(a.get("spread", 7.0)), float(a.get("check_every", 12.0))
+    t, end = at, at + hold
+    while t < end:
+        dwell = float(rng.uniform(0.3, 1.2))
+        gy, gp = float(rng.normal(0, spread)), float(rng.normal(-1.0, spread / 3))
+        for ch, val in (("gaze_yaw", gy), ("gaze_pitch", gp), ("yaw", 0.25 * gy), ("pitch", 0.25 * gp)):
+            sc.pulses.append(Pulse(ch, t, 0.05, max(0.0, dwell - 0.1), val))
+        t += dwell
+    checks = (("yaw", 30.0, "gaze_yaw", 10.0), ("yaw", -18.0, "gaze_yaw", -12.0), ("pitch", -14.0, "gaze_pitch", -12.0))
+    t = at + float(rng.uniform(2, every))
+    while t < end - 2:
+        h_ch, h_val, g_ch, g_val = checks[int(rng.integers(len(checks)))]
+        dur = float(rng.uniform(0.6, 1.2))
+        sc.pulses.append(Pulse(h_ch, t, 0.2, dur, h_val))
+        sc.pulses.append(Pulse(g_ch, t, 0.15, dur, g_val))
+        t += float(rng.uniform(0.6, 1.4)) * every
 
 
 def _as_list(x) -> list:
