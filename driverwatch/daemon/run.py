@@ -60,6 +60,7 @@ class Daemon:
         self.frames = self.bad_frames = 0
         self.latency_ms: deque[float] = deque(maxlen=60)
         self.live = None  # the terminal and the status file (daemon/live.py)
+        self.profiles = None  # the driver at the wheel and their stored baselines (profiles.py)
 
     def _load(self):
         from driverwatch.config import load_config
@@ -111,8 +112,11 @@ class Daemon:
         from driverwatch.daemon.wiring import Pipeline
 
         drive_id = uuid.uuid4().hex[:12]  # new for every monitor: event ids never repeat
-        return Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers(), record=self.record,
-                        to_utc=lambda t: utc_iso(wall_time_of(t)))
+        pipeline = Pipeline(cfg, drive_id=drive_id, sinks=sinks.handlers(), record=self.record,
+                            to_utc=lambda t: utc_iso(wall_time_of(t)))
+        if self.profiles:
+            self.profiles.apply(pipeline)
+        return pipeline
 
     def build(self) -> None:
         # Fail fast, before anything else starts or logs: models, camera access, serial permission.
@@ -125,6 +129,9 @@ class Daemon:
 
         self.live = Live(cfg)
         self.sinks = self._build_sinks(cfg)
+        from driverwatch.profiles import DriverProfiles
+
+        self.profiles = DriverProfiles(cfg)
         self.pipeline = self._build_pipeline(cfg, self.sinks)
         self.live.announce(cfg, getattr(self.sinks.get("eventlog"), "path", None), self.sinks.get("mqtt"),
                            self.sinks.get("web"))
@@ -138,6 +145,8 @@ class Daemon:
             if part:
                 part.stop()
         if self.pipeline:
+            if self.profiles:
+                self.profiles.save(self.pipeline)
             self.pipeline.finish()
         if self.sinks:
             self.sinks.close()
@@ -327,7 +336,10 @@ class Daemon:
                 cmd = queue.get_nowait()
                 name = cmd.get("command")
                 seconds = float(cmd.get("seconds", 0.0))
-                applied = self.pipeline.command(now, name, seconds)
+                if name == "driver":
+                    applied = self.profiles.switch(self.pipeline, now, cmd.get("driver"))
+                else:
+                    applied = self.pipeline.command(now, name, seconds)
                 if name == "snooze":  # the monitor's cap may have shortened it: say what holds
                     applied = {"minutes": round(applied["seconds"] / 60, 2), **applied}
                 if hasattr(source, "command_result"):

@@ -153,6 +153,11 @@ class Pipeline:
             self._emit(self.monitor.recalibrate(t))
         return {}
 
+    def profile(self, t: float, profile: dict) -> None:
+        """A stored driver profile applied to the monitor (recorded, so a replay starts from it too)."""
+        self._record("profile", t, lambda: {"t": t, **profile})
+        self.monitor.apply_profile(t, profile)
+
     def feed(self, row: dict) -> None:
         """One recorded input (a line of a `--record` file) back into the monitor."""
         (kind, d), = row.items()
@@ -166,6 +171,8 @@ class Pipeline:
             self.health(d["t"], d["source"], d["ok"], d.get("detail", ""))
         elif kind == "command":
             self.command(d["t"], d["name"], d.get("seconds", 0.0))
+        elif kind == "profile":
+            self.profile(d["t"], {k: v for k, v in d.items() if k != "t"})
         else:
             raise ValueError(f"unknown input {kind!r}")
 

@@ -14,7 +14,7 @@ import logging
 from driverwatch.config.monitor import MonitorConfig
 from driverwatch.monitor.affect import FrustrationDetector, StressFusion
 from driverwatch.monitor.attention import OFF, ON, AttentionTracker
-from driverwatch.monitor.calibration import Calibration
+from driverwatch.monitor.calibration import EYE_KEYS, Calibration
 from driverwatch.monitor.drowsiness import DrowsinessEstimator
 from driverwatch.monitor.escalation import Alert
 from driverwatch.monitor.events import SEVERITY_RANK, Condition, Event, EventIds
@@ -271,6 +271,28 @@ class Monitor:
 
     def _affect_evidence(self) -> tuple[dict, dict]:
         return self._stress.evidence(), self.frustration.snapshot()
+
+    def learned_profile(self) -> dict:
+        """What this drive learnt about the driver, for their profile (None: not learnt)."""
+        st = self._stress
+        heart = ({"hr": round(st.baseline_hr, 2), "rmssd": _r(st.baseline_rmssd, 2)}
+                 if st.calibrated and st.baseline_source == "drive" else None)
+        face = self.frustration.neutral_levels() if self.frustration.learned_s >= self.cfg.frustration.neutral_s else None
+        eyes = {k: round(v, 4) for k in EYE_KEYS if (v := self.calib.eye_level(k)) is not None}
+        return {"heart": heart, "face": face, "eyes": eyes if self.calib.calibrated and eyes else None}
+
+    def apply_profile(self, t: float, profile: dict) -> None:
+        """Start from a stored driver profile: resting heart baseline, neutral face, open-eye levels
+        (seeded into the rolling baseline, so this drive's own samples take over as they come)."""
+        h = profile.get("heart") or {}
+        if isinstance(h.get("hr"), int | float):
+            self._stress.set_baseline(h["hr"], h.get("rmssd"))
+        if profile.get("face"):
+            self.frustration.set_neutral(profile["face"])
+        for k, v in (profile.get("eyes") or {}).items():
+            if k in self.calib.eyes and isinstance(v, int | float):
+                for i in range(3):
+                    self.calib.eyes[k].add(t - 3.0 + i, float(v))
 
     def affect_snapshot(self) -> dict:
         return {"stress": self.fusion.snapshot(), "frustration_like": self.frustration.snapshot(),

@@ -9,6 +9,7 @@ critical alerts cannot be muted remotely (there is no setting for it: the comman
 Validated commands are plain dicts handed to the daemon, e.g.
   {"command": "snooze", "minutes": 15.0, "seconds": 900.0, "id": "abc"}
   {"command": "recalibrate", "id": null}
+  {"command": "driver", "driver": "anna", "id": null}   (null: no driver profile)
 The MQTT sink answers a rejected one at once on `<prefix>command_result`; an accepted one is
 answered by the daemon once applied, with what was applied (a snooze: `applied.minutes`, capped).
 """
@@ -65,7 +66,18 @@ def _recalibrate(data: dict) -> dict:
     return {"command": "recalibrate", "id": data.get("id")}
 
 
-COMMANDS = {"snooze": _snooze, "recalibrate": _recalibrate}
+def _driver(data: dict) -> dict:
+    """Another driver at the wheel: their profile (resting heart, neutral face, eye levels) is used."""
+    from driverwatch.config.profiles import DRIVER_ID
+
+    _check_keys(data, {"driver"})
+    driver = data.get("driver")
+    if driver is not None and (not isinstance(driver, str) or not DRIVER_ID.match(driver)):
+        raise CommandError("'driver' must be null or 1-64 letters, digits, '.', '_' or '-'")
+    return {"command": "driver", "driver": driver, "id": data.get("id")}
+
+
+COMMANDS = {"snooze": _snooze, "recalibrate": _recalibrate, "driver": _driver}
 
 
 def parse_command(name: str, payload: bytes | str, retained: bool = False) -> dict:
