@@ -102,6 +102,7 @@ def test_monitor_snapshot_passes_whole_but_biometrics_stay():
 def test_state_is_retained_rate_limited_and_only_on_change(broker, tmp_path):
     sub = Collector(broker.port, "driverwatch/v1/state")
     sink = _sink(broker.port, tmp_path, state_interval_s=1.0)
+    assert sub.wait(lambda: sink.health()["connected"])  # else the first snapshot sent is a later one
     t0 = time.monotonic()
     for i in range(20):  # 20 changes in ~0.4 s
         sink.publish_state({"t": i, "attention": "off_road" if i % 2 else "on_road", "drowsiness": i})

@@ -139,6 +139,7 @@ class MqttSink:
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.rejected_commands = 0
+        self._clearing: set[str] = set()  # topics of retained commands we cleared (paho's thread)
         self.filtered_keys = 0
 
     # -- public API (caller side: never blocks on the network) -------------------------------------
@@ -403,6 +404,15 @@ class MqttSink:
             return
         name = msg.topic[len(self.t_set):] if msg.topic.startswith(self.t_set) else msg.topic
         payload = bytes(msg.payload)
+        if not payload and msg.topic in self._clearing:  # our own clearing of a retained command
+            self._clearing.discard(msg.topic)
+            return
+        if msg.retain and payload:
+            # Refused below; cleared from the broker (a zero-length retained message) so that it is
+            # not replayed, and refused again, at every connect. Needs publish rights on set/#.
+            self._clearing.add(msg.topic)
+            client.publish(msg.topic, b"", qos=1, retain=True)
+            log.warning("MQTT: cleared the retained command on %s (commands must not be retained)", msg.topic)
         try:
             cmd = parse_command(name, payload, retained=bool(msg.retain))
             self.commands.put_nowait(cmd)
