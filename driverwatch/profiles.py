@@ -105,7 +105,7 @@ class ProfileStore:
 
 
 def store_for(cfg) -> ProfileStore:
-    from driverwatch.daemon.paths import state_dir, under_state
+    from driverwatch.paths import state_dir, under_state
 
     c, state = cfg.profiles, state_dir(cfg)
     return ProfileStore(under_state(c.dir, state) if c.dir else state / "profiles", c.retention_days, c.max_drivers)

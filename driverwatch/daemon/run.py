@@ -97,7 +97,7 @@ class Daemon:
         return HeartSensor(cfg.heart).start()  # PermissionDeniedError (exit 77)
 
     def _sink_ctx(self, cfg) -> SinkContext:
-        from driverwatch.daemon.paths import log_dir, state_dir
+        from driverwatch.paths import log_dir, state_dir
 
         return SinkContext(cfg, state_dir(cfg), log_dir(cfg), cfg.daemon.vehicle_id)
 

@@ -30,7 +30,7 @@ class NotRunning(DriverwatchError):
 
 
 def status_path(cfg) -> Path:
-    from driverwatch.daemon.paths import state_dir
+    from driverwatch.paths import state_dir
 
     if cfg.daemon.state_dir:
         return state_dir(cfg) / "status.json"

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from driverwatch.config.chime import ChimeConfig
-from driverwatch.daemon.paths import under_state
 from driverwatch.monitor.events import Event
+from driverwatch.paths import under_state
 from driverwatch.sinks.chime_plan import RANK, ChimePlanner, Schedule, render  # noqa: F401 (re-exported)
 from driverwatch.sinks.gpio import GpioOutputs
 from driverwatch.sinks.player import PlayerProcess, Stream, player_argv, probe_player  # noqa: F401

@@ -7,8 +7,8 @@ import ssl
 from pathlib import Path
 
 from driverwatch.config.mqtt import MqttConfig
-from driverwatch.daemon.paths import credential_path
 from driverwatch.errors import ConfigError
+from driverwatch.paths import credential_path
 
 
 def resolve_credential(p: Path) -> Path:

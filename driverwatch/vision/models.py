@@ -19,8 +19,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from driverwatch.daemon.paths import models_dir
 from driverwatch.errors import ConfigError, InputError
+from driverwatch.paths import models_dir
 
 MEDIAPIPE_VERSION = "0.10.18"
 MODELS: dict[str, str] = {

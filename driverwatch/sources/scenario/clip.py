@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from driverwatch.daemon.paths import cache_dir
 from driverwatch.errors import InputError
+from driverwatch.paths import cache_dir
 from driverwatch.samples import Frame
 from driverwatch.sources.scenario.face import DEFAULT_FACE, load_face
 from driverwatch.sources.scenario.render import RENDERER_VERSION, Renderer

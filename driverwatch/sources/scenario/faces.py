@@ -92,7 +92,7 @@ def face_names() -> list[str]:
 
 
 def faces_cache() -> Path:
-    from driverwatch.daemon.paths import cache_dir
+    from driverwatch.paths import cache_dir
 
     return cache_dir() / "faces"
 

@@ -1,5 +1,5 @@
-"""Where the daemon keeps its state and logs: systemd's directories when run as the service,
-per-user XDG directories on a bench."""
+"""Where driverwatch keeps its files (a ground-floor module, used by every stage): systemd's
+directories when run as the service, per-user XDG directories on a bench."""
 
 from __future__ import annotations
 
