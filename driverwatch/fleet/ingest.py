@@ -73,7 +73,7 @@ class Consumer:
     def _make_client(self) -> paho.Client:
         m = self.settings.mqtt
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=m.client_id, protocol=paho.MQTTv5, manual_ack=True)
-        c.reconnect_delay_set(0.25, 10)  # back before the vehicles (they start at 1 s)
+        c.reconnect_delay_set(0.25, 1)  # back within 1 s of a broker restart (vehicles: 1..30 s)
         if m.username:
             password = None
             if m.password_file:
