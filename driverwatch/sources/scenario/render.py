@@ -124,8 +124,9 @@ class Renderer:
     # geometry ------------------------------------------------------------------------------
     def _expression_weights(self) -> None:
         """Per-vertex displacement fields (cm, head frame) of each expression at full strength.
-        Sizes from FACS descriptions: brows lower ~5 mm and draw in ~2.5 mm (AU4); pressed lips lose
-        about two thirds of their red height (AU24); the nose wings rise ~3.5 mm (AU9); smiling lip corners
+        Sizes from FACS descriptions: brows lower ~7 mm and draw in ~3 mm (AU4, strong); pressed lips
+        lose about two thirds of their red height (AU24); the nose wings rise ~6 mm, the upper lip ~3 mm
+        and the brows follow a little (AU9); smiling lip corners
         rise ~5 mm and move out ~4 mm, cheeks ~3 mm (AU12 + AU6). The eye openings' rims stay (a
         frown is not a closure), except the lower lid a smile pushes up ~1 mm."""
         b = self.base
@@ -141,14 +142,14 @@ class Renderer:
         brows = [70, 63, 105, 66, 107, 46, 53, 52, 65, 55, 300, 293, 334, 296, 336, 276, 283, 282, 295, 285]
         w = near(brows, 1.1) * np.clip((b[:, 1] - eye_y - 0.3) / 0.6, 0, 1) * keep
         inner = 1.0 + 0.4 * np.clip(1 - np.abs(b[:, 0]) / 3.0, 0, 1)  # inner brows move more
-        self.expr = {"brow": np.stack([-np.sign(b[:, 0]) * 0.25 * w * inner, -0.5 * w * inner, 0 * w], 1)}
+        self.expr = {"brow": np.stack([-np.sign(b[:, 0]) * 0.3 * w * inner, -0.7 * w * inner, 0 * w], 1)}
         dy = b[:, 1] - self.mouth_y
         band = np.clip(1 - (np.abs(b[:, 0]) - self.mouth_half_w) / 0.8, 0, 1)
         band *= np.clip((1.8 - np.abs(dy)) / 0.8, 0, 1)
         self.expr["press"] = np.stack([0 * dy, -0.7 * dy * band, 0 * dy], 1)
         w_nose = near([129, 358, 98, 327], 1.0) * keep
         w_lip = near([0, 37, 267], 0.7)
-        self.expr["sneer"] = np.stack([0 * dy, 0.35 * w_nose + 0.15 * w_lip, 0 * dy], 1) + 0.3 * self.expr["brow"]
+        self.expr["sneer"] = np.stack([0 * dy, 0.6 * w_nose + 0.3 * w_lip, 0 * dy], 1) + 0.4 * self.expr["brow"]
         w_c = near([61, 291], 1.2)
         w_cheek = near([50, 280, 101, 330], 1.5)
         up = 0.5 * w_c + 0.3 * w_cheek * np.clip((b[:, 1] - self.mouth_y) / 1.0, 0, 1)
