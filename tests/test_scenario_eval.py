@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,3 +33,41 @@ def test_ci_subset_meets_every_must_and_must_not(tmp_path, models_dir):
     assert kinds["microsleep"] == ("1", "100", "100")
     assert kinds["long_distraction"] == ("1", "100", "100")
     assert kinds["yawn"] == ("3", "100", "100")
+
+
+# Clips today's pipeline fails on, as measured (2026-12-02, 10 fps): reported, not asserted; every
+# other (scenario, face) must pass. Issue 14 (eyes): closure on glasses.
+FACES_KNOWN_FAIL = {("microsleep", "henner")}
+
+
+@pytest.mark.slow
+def test_faces_subset_runs_on_every_face(tmp_path, models_dir):
+    """The evaluator's `faces` subset (an eyes and a head scenario) on every face: a verdict per
+    (scenario, face) and a per-face table."""
+    from driverwatch.errors import InputError
+    from driverwatch.sources.scenario import faces
+
+    try:
+        fetched = faces.fetch()
+    except InputError as err:
+        pytest.skip(f"cannot fetch the face photos: {err}")
+    cache = tmp_path / "cache"
+    (cache / "driverwatch" / "faces").mkdir(parents=True)
+    for name, path in fetched.items():
+        if name != "astronaut":
+            shutil.copy(path, cache / "driverwatch" / "faces" / path.name)
+    cfg = tmp_path / "driverwatch.toml"
+    cfg.write_text(f'[vision]\nmodels_dir = "{models_dir}"\n\n[monitor.calibration]\ncalibration_s = 10.0\n')
+    report = tmp_path / "faces.md"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--subset", "faces", "--faces", "all", "--fps", "10",
+         "--jobs", "2", "-c", str(cfg), "-o", str(report)],
+        capture_output=True, text=True, timeout=2400, env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    text = report.read_text()
+    verdicts = {(s, f): v for s, f, v in re.findall(r"^\| (\w+) \| (\w+) \| (PASS|\*\*FAIL\*\*) \|", text, re.M)}
+    assert set(verdicts) == {(s, f) for s in ("microsleep", "footwell_glance") for f in faces.face_names()}
+    failed = {k for k, v in verdicts.items() if v != "PASS"}
+    assert failed <= FACES_KNOWN_FAIL, f"{sorted(failed - FACES_KNOWN_FAIL)} failed\n{text[:4000]}"
+    per_face = re.findall(r"^\| (\w+) \| (\d+)/(\d+) \|", text, re.M)
+    assert [f for f, _, _ in per_face] == faces.face_names()
