@@ -76,6 +76,7 @@ class Signals:
     squeeze: bool = False  # eyes squeezed by a smile / laugh or a wide-open jaw (closure not counted)
     lid_ratios: dict[str, float | None] | None = None  # per measure: opening / open level (both eyes)
     closure_trusted: bool = True  # False: calibrated without ever seeing a blink (see Calibration)
+    closures: dict[str, float | None] | None = None  # per measure: its own closure (both eyes)
 
 
 def _score(bs: dict[str, float] | None, *names: str) -> float | None:
@@ -106,6 +107,10 @@ def _blend_ratio(ff: FaceFeatures, calib: Calibration, side: str) -> float | Non
     v = lid_opening(ff, side)
     level = calib.eye_level(f"lid_{side}")
     return None if v is None or level is None or level <= 1e-6 else v / level
+
+
+def _mean(v: list[float]) -> float | None:
+    return sum(v) / len(v) if v else None
 
 
 def _closure(ratio: float, closed_level: float) -> float:
@@ -160,11 +165,12 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
             eye.append(_closure(rb, blend_level))
         if eye:
             closures.append(max(eye))
-    mean = lambda v: sum(v) / len(v) if v else None  # noqa: E731
-    s.lid_ratios = {"geometry": mean(geo), "blendshape": mean(blend)}
-    s.openness = mean(geo) if geo else mean(blend)
+    s.lid_ratios = {"geometry": _mean(geo), "blendshape": _mean(blend)}
+    s.closures = {"geometry": _mean([_closure(r, geo_level) for r in geo]),
+                  "blendshape": _mean([_closure(r, blend_level) for r in blend])}
+    s.openness = _mean(geo) if geo else _mean(blend)
     if closures:
-        s.closure = mean(closures)
+        s.closure = _mean(closures)
         if s.squeeze:
             s.closure = min(s.closure, ec.onset_closure)
     return s
@@ -184,12 +190,15 @@ def learn(calib: Calibration, ff: FaceFeatures, s: Signals, dt: float, cfg: Moni
     calib.add_mar(ff.t, ff.mar, _score(ff.blendshapes, "jawOpen"))
     down = s.dir_pitch is not None and s.dir_pitch < -cfg.eyes.down_exit_deg
     if s.eyes_observable and not down and not s.squeeze:
-        # Closed and half-closed frames are left out once there is a level (the open level is the
-        # open eye's; narrower open eyes still count, so a level learned while wide-eyed comes down).
-        if s.closure is None or s.closure < cfg.eyes.open_closure:
+        # A measure's closed frames are left out once it has a level (the open level is the open
+        # eye's); half-open ones still count, so a level learned while wide-eyed always comes down.
+        c = s.closures or {}
+        shut = lambda k: c.get(k) is not None and c[k] >= cfg.eyes.blink_closure  # noqa: E731
+        if not shut("geometry"):
             calib.add_eyes(ff.t, {"eye_open_left": ff.eye_open_left, "eye_open_right": ff.eye_open_right,
-                                  "ear_left": ff.ear_left, "ear_right": ff.ear_right,
-                                  "lid_left": lid_opening(ff, "left"), "lid_right": lid_opening(ff, "right")})
+                                  "ear_left": ff.ear_left, "ear_right": ff.ear_right})
+        if not shut("blendshape"):
+            calib.add_eyes(ff.t, {"lid_left": lid_opening(ff, "left"), "lid_right": lid_opening(ff, "right")})
         if s.lid_ratios is not None:
             calib.add_dips(ff.t, s.lid_ratios)
     elif s.lid_ratios is not None:
