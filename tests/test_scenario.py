@@ -201,7 +201,7 @@ def test_render_command_writes_video_and_truth(tmp_path):
 def test_expression_actions_reach_the_per_frame_truth(tmp_path):
     sc = script.load_scenario("frustration", calibration_s=5.0, fps=10)
     (exp,) = sc.expect
-    assert exp.kind == "frustration"
+    assert exp.kind == "frustration_like"
     t = sc.frame_times()
     states = sc.states(t)
     inside = [s for ti, s in zip(t, states, strict=True) if exp.t_start + 1 < ti < exp.t_end - 1]
