@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("driverwatch.vision.models", "install or verify the face models"),
     "sensor-sim": ("driverwatch.physio.simulator", "play a heart recording into a pseudo-terminal"),
     "render": ("driverwatch.sources.scenario", "render a scripted driving scenario to video + ground truth"),
-    "report": ("driverwatch.sinks.report", "plot a timeline of frames and events (PNG / HTML)"),
+    "report": ("driverwatch.daemon.report", "plot a timeline of frames and events (PNG / HTML)"),
     "config": ("driverwatch.config.cli", "print the documented default config or validate a file"),
     "profiles": ("driverwatch.profiles", "list or forget the driver profiles kept on this device"),
     "fleet": ("driverwatch.fleet.cli", "fleet server side: ingest vehicles' MQTT events into PostgreSQL, report"),

@@ -9,11 +9,11 @@ from fixtures.data import shared_file
 
 from driverwatch.config.affect import StressConfig
 from driverwatch.config.heart import HeartConfig
+from driverwatch.daemon.heart_replay import add_heart_arguments, replay_heart
 from driverwatch.monitor.events import EventIds
 from driverwatch.monitor.stress import StressMonitor
 from driverwatch.physio.protocols import LineParser
 from driverwatch.physio.recording import load_recording
-from driverwatch.physio.replay import add_heart_arguments, replay_heart
 from driverwatch.physio.simulator import build_lines
 from driverwatch.samples import HeartFeatures
 
@@ -122,7 +122,7 @@ def test_drowsiness_support_is_a_flag_never_an_event():
 
 
 def test_heart_features_closes_its_outputs_when_the_caller_stops_early(tmp_path):
-    from driverwatch.physio.replay import close_outputs, heart_features
+    from driverwatch.daemon.heart_replay import close_outputs, heart_features
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--config")

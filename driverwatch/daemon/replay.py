@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def _physio_replay():
     try:
-        return importlib.import_module("driverwatch.physio.replay")
+        return importlib.import_module("driverwatch.daemon.heart_replay")
     except ModuleNotFoundError:  # heart replay not available in this build
         return None
 

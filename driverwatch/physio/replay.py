@@ -1,21 +1,18 @@
-"""Heart recordings through the same physio code as a live run, for `driverwatch replay --heart FILE`.
+"""Heart recordings through the same physio code as a live run (the library part of
+`driverwatch replay --heart FILE`; the command line is daemon/heart_replay.py).
 
-`HeartReplay(args, cfg).features()` yields time-ordered `HeartFeatures` (deterministic) and writes
-`--heart-out` (one JSON object per feature record, with the stress level) and `--beats-out` (beat
-times in seconds, one per line) as it goes. `heart_features(args, cfg)` is the same as a generator
-that closes the outputs when it ends; `replay_heart(args)` is the whole heart-only replay.
+`HeartReplay(path, cfg, ...).features()` yields time-ordered `HeartFeatures` (deterministic) and
+writes `heart_out` (one JSON object per feature record, with the stress level) and `beats_out` (beat
+times in seconds, one per line) as it goes.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from driverwatch.config import Config, load_config
+from driverwatch.config import Config
 from driverwatch.errors import InputError
 from driverwatch.monitor.events import EventIds
 from driverwatch.monitor.stress import StressMonitor
@@ -25,19 +22,6 @@ from driverwatch.physio.recording import load_recording
 from driverwatch.samples import HeartFeatures
 
 _CHUNK_S = 1.0
-
-
-def add_heart_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("heart recording")
-    g.add_argument("--heart", metavar="FILE", help="heart recording: serial log, CSV of raw samples or WFDB record")
-    g.add_argument("--heart-rate", type=float, metavar="HZ", help="sample rate of a CSV without a time column")
-    g.add_argument("--heart-channel", metavar="NAME", help="WFDB channel (e.g. ECG, MLII; default the first)")
-    g.add_argument("--heart-protocol", choices=("auto", "bpm", "rr", "raw", "json"),
-                   help="protocol of a serial log (default: heart.protocol from the config)")
-    g.add_argument("--heart-signal", choices=("ecg", "ppg"),
-                   help="kind of raw signal (default: ECG for ECG channels of WFDB records, else heart.signal)")
-    g.add_argument("--heart-out", metavar="FILE.jsonl", help="write heart features with the stress level")
-    g.add_argument("--beats-out", metavar="FILE.txt", help="write detected beat times (s), one per line")
 
 
 def _samples(rec, cfg) -> Iterator[tuple[str, list]]:
@@ -54,24 +38,26 @@ def _samples(rec, cfg) -> Iterator[tuple[str, list]]:
 
 class HeartReplay:
     """One heart recording through the live pipeline. `features()` yields the `HeartFeatures` and
-    writes `--heart-out` / `--beats-out` as it goes; `close()` (or the `with` block) closes them."""
+    writes `heart_out` / `beats_out` as it goes; `close()` (or the `with` block) closes them."""
 
-    def __init__(self, args: argparse.Namespace, cfg: Config | None = None):
-        cfg = cfg or load_config(getattr(args, "config", None))
+    def __init__(self, path: str | Path, cfg: Config, *, rate: float | None = None, channel: str | None = None,
+                 protocol: str | None = None, signal: str | None = None, heart_out: str | Path | None = None,
+                 beats_out: str | Path | None = None, drive_id: str = "replay"):
+        """`protocol` / `signal` override heart.protocol / the recording's kind; `rate` and `channel`
+        are those of a CSV without a time column / a WFDB record."""
         hcfg = cfg.heart
-        if getattr(args, "heart_protocol", None):
-            hcfg = hcfg.model_copy(update={"protocol": args.heart_protocol})
-        path = Path(args.heart)
+        if protocol:
+            hcfg = hcfg.model_copy(update={"protocol": protocol})
+        path = Path(path)
         if not path.exists() and not path.with_suffix(".hea").exists() and not Path(f"{path}.hea").exists():
             raise InputError(f"heart recording not found: {path}")
         self.cfg = hcfg
-        self.rec = load_recording(path, rate=args.heart_rate, channel=args.heart_channel,
+        self.rec = load_recording(path, rate=rate, channel=channel,
                                   time_unit=TIME_UNIT_S[hcfg.time_unit], protocol=hcfg.protocol)
-        kind = getattr(args, "heart_signal", None) or self.rec.kind or hcfg.signal
+        kind = signal or self.rec.kind or hcfg.signal
         self.pipeline = HeartPipeline(hcfg, kind=kind)
-        heart_out, beats_out = getattr(args, "heart_out", None), getattr(args, "beats_out", None)
-        # The stress level in --heart-out rows: the same StressMonitor the daemon's Monitor runs.
-        self.stress = StressMonitor(cfg.monitor.stress, EventIds(getattr(args, "drive_id", "replay"))) if heart_out else None
+        # The stress level in heart_out rows: the same StressMonitor the daemon's Monitor runs.
+        self.stress = StressMonitor(cfg.monitor.stress, EventIds(drive_id)) if heart_out else None
         self._heart = open(heart_out, "w", encoding="utf-8") if heart_out else None  # noqa: SIM115
         self._beats = open(beats_out, "w", encoding="utf-8") if beats_out else None  # noqa: SIM115
 
@@ -109,34 +95,3 @@ class HeartReplay:
                 row["stress_score"] = self.stress.snapshot()["score"]
                 self._heart.write(json.dumps(row) + "\n")
             yield hf
-
-
-def heart_features(args: argparse.Namespace, cfg: Config | None = None) -> Iterator[HeartFeatures]:
-    """`HeartReplay(args, cfg).features()`; the outputs close when the iteration ends (or
-    `close_outputs(args)` is called, for a caller that stops early)."""
-    replay = HeartReplay(args, cfg)
-    args._heart_replay = replay
-    with replay:
-        yield from replay.features()
-
-
-def close_outputs(args: argparse.Namespace) -> None:
-    replay = getattr(args, "_heart_replay", None)
-    if replay is not None:
-        replay.close()
-
-
-def replay_heart(args: argparse.Namespace) -> int:
-    """Heart-only replay: features (and outputs) for the whole file, a one-line summary on stdout."""
-    cfg = load_config(getattr(args, "config", None))
-    hrs, n = [], 0
-    try:
-        for hf in heart_features(args, cfg):
-            n += 1
-            if hf.hr is not None:
-                hrs.append(hf.hr)
-    finally:
-        close_outputs(args)
-    med = f"{float(np.median(hrs)):.1f} bpm" if hrs else "unknown"
-    print(f"{n} heart feature records, median heart rate {med}")
-    return 0

@@ -1,4 +1,5 @@
-"""`driverwatch report`: a timeline plot of a drive's per-frame features and monitor events.
+"""A timeline plot of a drive's per-frame features and monitor events (`render_report`; the
+`driverwatch report` command is daemon/report.py, the demo uses it too).
 
 Panels: eye openness (EAR, both eyes) with PERCLOS, mouth (MAR), head yaw / pitch and gaze, and
 heart rate when a heart file is given; every event is a shaded span across all panels, coloured
@@ -8,7 +9,6 @@ matplotlib (the `report` extra) is imported lazily.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import io
@@ -19,23 +19,6 @@ from driverwatch.errors import InputError, UsageError
 
 SEVERITY_COLOURS = {"info": "#9e9e9e", "notice": "#1e88e5", "warning": "#fb8c00", "critical": "#e53935"}
 PERCLOS_WINDOW_S = 60.0  # rolling window of the plotted PERCLOS (Wierwille P80 over 1 min)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("frames", help="per-frame features (JSONL, from replay/run --frames-out)")
-    p.add_argument("events", nargs="?", help="monitor events (JSONL, from --events-out)")
-    p.add_argument("-o", "--out", default="report.png", help="report.png or report.html (default: report.png)")
-    p.add_argument("--heart", metavar="HEART.jsonl", help="heart features (rows with t, hr)")
-    p.add_argument("--title", help="plot title (default: the frames file's name)")
-
-
-def main(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".html"):
-        raise UsageError(f"-o must end in .png or .html: {out}")
-    render_report(args.frames, args.events, out, heart=args.heart, title=args.title)
-    print(out)
-    return 0
 
 
 def read_jsonl(path: str | Path, what: str) -> list[dict]:
