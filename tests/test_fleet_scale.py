@@ -103,6 +103,7 @@ def test_kill9_broker_restart_database_restart_lose_and_double_nothing(durable_b
         group.start(cid)
     conn = psycopg.connect(pg_dsn, autocommit=True)
     pub = None
+    received_b: list[int] = []
 
     def stored() -> int:
         try:
@@ -114,6 +115,8 @@ def test_kill9_broker_restart_database_restart_lose_and_double_nothing(durable_b
         if i == half // 2:
             assert wait_for(lambda: stored() > 0, 60)
             group.kill9("ingest-b")  # dies with a batch in hand: no PUBACK for it
+            received_b.append(_count(conn, "SELECT coalesce(sum(received), 0) FROM consumers "
+                                           "WHERE client_id = 'ingest-b'"))
 
     def crash_db(i: int) -> None:
         if i == half // 2:
@@ -139,6 +142,8 @@ def test_kill9_broker_restart_database_restart_lose_and_double_nothing(durable_b
         assert _count(conn, "SELECT count(*) FROM events") == fleet.events
         check_incidents(conn, fleet)
         assert "session resumed" in group.log("ingest-b")
+        # its share was held for it, and only it took it
+        assert _count(conn, "SELECT received FROM consumers WHERE client_id = 'ingest-b'") > received_b[0]
         assert _count(conn, "SELECT coalesce(sum(rejected), 0) FROM consumers") == 0
     finally:
         conn.close()

@@ -10,6 +10,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from driverwatch.errors import ConfigError, UsageError
+from driverwatch.fleet.config import one_line
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
                 with ingest.connect_db(settings, "driverwatch-fleet-migrate") as conn:
                     before, after = migrate(conn)
             except psycopg.OperationalError as err:
-                raise ConfigError(f"cannot reach the database: {str(err).strip()}") from None
+                raise ConfigError(f"cannot reach the database: {one_line(err)}") from None
             print(f"schema version {after}" + (f" (was {before})" if before != after else ""))
             return 0
         return ingest.main(settings)

@@ -70,6 +70,12 @@ class FleetSettings(BaseModel):
     ingest: FleetIngest = Field(default_factory=FleetIngest)
 
 
+def one_line(err: BaseException) -> str:
+    """An exception's message on one line (libpq's span several)."""
+    text = " ".join(line.strip() for line in str(err).strip().splitlines() if line.strip())
+    return text or type(err).__name__
+
+
 def _error(err: ValidationError, source: str) -> ConfigError:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"])

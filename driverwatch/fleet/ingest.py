@@ -33,7 +33,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from driverwatch.errors import ConfigError
-from driverwatch.fleet.config import FleetSettings
+from driverwatch.fleet.config import FleetSettings, one_line
 from driverwatch.fleet.payloads import TOPICS, BadPayload, parse
 from driverwatch.fleet.schema import migrate
 from driverwatch.fleet.store import Reject, write_batch
@@ -148,7 +148,7 @@ class Consumer:
             except psycopg.OperationalError as err:
                 self._close_db()
                 self._warn("db-connect", logging.WARNING, "fleet ingest: cannot reach the database: %s; retrying",
-                           str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+                           one_line(err))
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, self.settings.ingest.retry_max_s)
         return False
@@ -203,8 +203,8 @@ class Consumer:
                 res = write_batch(self.conn, items, self.client_id, self.started_at)
                 break
             except psycopg.OperationalError as err:
-                msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                self._warn("db-write", logging.WARNING, "fleet ingest: batch not stored (%s); retrying", msg)
+                self._warn("db-write", logging.WARNING, "fleet ingest: batch not stored (%s); retrying",
+                           one_line(err))
                 if self.conn is None or self.conn.closed or self.conn.broken:
                     self._close_db()
                 elif self.stop_event.wait(0.05):

@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from driverwatch.errors import ConfigError, InputError
+from driverwatch.fleet.config import one_line
 from driverwatch.fleet.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ def main(settings, since: datetime, until: datetime, args) -> int:
         conn = psycopg.connect(settings.database.dsn, autocommit=True,
                                connect_timeout=settings.database.connect_timeout_s)
     except psycopg.OperationalError as err:
-        raise ConfigError(f"cannot reach the database: {str(err).strip()}") from None
+        raise ConfigError(f"cannot reach the database: {one_line(err)}") from None
     with conn:
         migrate(conn)
         if args.roster:
