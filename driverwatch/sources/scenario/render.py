@@ -248,17 +248,27 @@ class Renderer:
             k = self.f / cz[0]
             ax = (max(1, int(16 * r_iris * k * math.sqrt(max(0.05, 1 - d[0] ** 2)))),
                   max(1, int(16 * r_iris * k * math.sqrt(max(0.05, 1 - d[1] ** 2)))))
-            ctr = (int(cuv[0, 0] * 16), int(cuv[0, 1] * 16))
-            mask = np.zeros_like(img[..., 0])
-            cv2.fillPoly(mask, [pts], 255, cv2.LINE_8, 4)
-            layer = img.copy()
+            x0, y0, x1, y1 = self._box(hole, 3)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            off = np.array([x0 * 16, y0 * 16], np.int32)
+            ctr = (int(cuv[0, 0] * 16) - int(off[0]), int(cuv[0, 1] * 16) - int(off[1]))
+            sub = img[y0:y1, x0:x1]  # the eye's box only: the iris is drawn and kept inside the hole
+            mask = np.zeros(sub.shape[:2], np.uint8)
+            cv2.fillPoly(mask, [pts - off], 255, cv2.LINE_8, 4)
+            layer = sub.copy()
             cv2.ellipse(layer, ctr, ax, 0, 0, 360, (45, 70, 95), -1, cv2.LINE_AA, 4)  # iris
             cv2.ellipse(layer, ctr, (int(ax[0] * 0.45), int(ax[1] * 0.45)), 0, 0, 360, (12, 12, 14), -1,
                         cv2.LINE_AA, 4)  # pupil
             glint = (ctr[0] + int(ax[0] * 0.3), ctr[1] - int(ax[1] * 0.3))
             cv2.circle(layer, glint, max(16, ax[0] // 6), (235, 235, 235), -1, cv2.LINE_AA, 4)
             m = mask > 0
-            img[m] = layer[m]
+            sub[m] = layer[m]
+
+    def _box(self, pts: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+        """Pixel box around points, widened by `margin`, clipped to the frame."""
+        lo, hi = np.floor(pts.min(0)).astype(int) - margin, np.ceil(pts.max(0)).astype(int) + margin + 1
+        return max(0, lo[0]), max(0, lo[1]), min(self.w, hi[0]), min(self.h, hi[1])
 
     def _mouth(self, img, v_posed) -> None:
         """The oral cavity behind the lips' hole: dark, with the tips of the upper teeth under the
@@ -310,20 +320,21 @@ class Renderer:
             t = max(0.6, 0.045 * width) * taper  # half thickness, px (~1.4 px at 640x480)
             up, down = line - np.c_[0 * t, t], line + np.c_[0 * t, 0.6 * t]
             band = np.concatenate([up, down[::-1]])
-            shadow = np.concatenate([line, (line + np.c_[0 * t, 2.2 * t + 0.8])[::-1]])
-            layer = img.copy()
-            cv2.fillPoly(layer, [(shadow * 16).astype(np.int32)], tuple(int(0.6 * x) for x in self.face.skin_bgr),
-                         cv2.LINE_AA, 4)
-            cv2.fillPoly(layer, [(band * 16).astype(np.int32)], self.lash_bgr, cv2.LINE_AA, 4)
+            q = np.concatenate([line, (line + np.c_[0 * t, 2.2 * t + 0.8])[::-1]])  # shadow below
+            x0, y0, x1, y1 = self._box(np.concatenate([band, q]), 4)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            off = np.array([x0, y0])
+            sh, bd = ((q - off) * 16).astype(np.int32), ((band - off) * 16).astype(np.int32)
+            sub = img[y0:y1, x0:x1]
+            layer = sub.copy()
+            cv2.fillPoly(layer, [sh], tuple(int(0.6 * x) for x in self.face.skin_bgr), cv2.LINE_AA, 4)
+            cv2.fillPoly(layer, [bd], self.lash_bgr, cv2.LINE_AA, 4)
             a = min(1.0, (c - 0.3) / 0.4)
-            mask = np.zeros(img.shape[:2], np.uint8)
-            cv2.fillPoly(mask, [(shadow * 16).astype(np.int32), (band * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+            mask = np.zeros(sub.shape[:2], np.uint8)
+            cv2.fillPoly(mask, [sh, bd], 255, cv2.LINE_AA, 4)
             m = cv2.GaussianBlur(mask, (0, 0), 0.5).astype(np.float32)[..., None] * (a / 255)
-            x0, y0, w, h = cv2.boundingRect(np.concatenate([band, shadow]).astype(np.float32))
-            x0, y0 = max(0, x0 - 2), max(0, y0 - 2)
-            sl = (slice(y0, y0 + h + 4), slice(x0, x0 + w + 4))
-            mm = m[sl]
-            img[sl] = (img[sl] * (1 - mm) + layer[sl] * mm).astype(np.uint8)
+            sub[:] = (sub * (1 - m) + layer * m).astype(np.uint8)
 
     def _shades(self, img, v_posed) -> None:
         for e in range(2):
