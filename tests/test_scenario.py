@@ -267,3 +267,11 @@ def test_a_fetched_face_is_verified_and_a_corrupt_copy_replaced(tmp_path):
     assert again == path and faces.sha256_file(again) == faces.FACES["hopper"].sha256
     with pytest.raises(InputError, match="unknown face 'nobody'"):
         faces.fetch(["nobody"], cache=tmp_path)
+
+
+def test_a_clip_renders_the_same_every_time():
+    face = load_face()
+    a = [Renderer(face, 160, 120, seed=4).render(State(yaw=5.0 * i, closure_left=0.5 * i)) for i in range(3)]
+    b = [Renderer(face, 160, 120, seed=4).render(State(yaw=5.0 * i, closure_left=0.5 * i)) for i in range(3)]
+    assert all((x == y).all() for x, y in zip(a, b, strict=True))
+    assert not (a[0] == Renderer(face, 160, 120, seed=5).render(State())).all()  # the seed picks the noise

@@ -17,7 +17,7 @@ import numpy as np
 
 from driverwatch.sources.scenario import face as fm
 
-RENDERER_VERSION = "7"
+RENDERER_VERSION = "8"
 FACE_WIDTH_CM = 14.0
 # A full yawn: the jaw rotates ~25 degrees (incisal opening ~45 mm), the lip corners draw in
 # towards an oval (~30 % narrower), the upper lip lifts a few mm. Speech opens the jaw a little
@@ -25,6 +25,7 @@ FACE_WIDTH_CM = 14.0
 JAW_MAX_DEG = 28.0
 LIP_PINCH = 0.4  # share of the mouth's half-width the corners move in at jaw = 1
 LIP_LIFT_CM = 0.5  # upper lip rise at jaw = 1
+NOISE_BANK = 6  # noise fields per renderer, each frame takes one at a random offset
 PIVOT = np.array([0.0, -3.0, -3.0])  # head rotation centre (cm, canonical frame): behind the face
 
 
@@ -71,6 +72,7 @@ class Renderer:
         self.dist = FACE_WIDTH_CM * self.f / (face_frac * width)
         self.cx, self.cy = width / 2.0, height / 2.0  # principal point: the image centre, as in a real camera
         self.rng = np.random.default_rng(seed)
+        self._noise = None  # NOISE_BANK sensor-noise fields, made on the first frame
         self.tris = fm.triangles()
         v = face.vertices
         self.base = v.copy()
@@ -410,9 +412,11 @@ class Renderer:
             img = cv2.convertScaleAbs(img, alpha=s.brightness)
         if self.blur > 0:
             img = cv2.GaussianBlur(img, (0, 0), self.blur)
-        if self.noise > 0:
-            n = np.empty(img.shape, np.int16)
-            cv2.randn(n, 0, self.noise)
+        if self.noise > 0:  # from the renderer's own seeded generator: a clip renders the same every time
+            if self._noise is None:
+                self._noise = np.round(self.rng.normal(0, self.noise, (NOISE_BANK, *img.shape))).astype(np.int16)
+            k, dy, dx = int(self.rng.integers(NOISE_BANK)), int(self.rng.integers(self.h)), int(self.rng.integers(self.w))
+            n = np.roll(self._noise[k], (dy, dx), axis=(0, 1))
             img = cv2.add(img, n, dtype=cv2.CV_8U)
         return img
 
