@@ -30,6 +30,14 @@ from driverwatch.fleet.simulate import Publisher, simulate_fleet, with_duplicate
 NAIVE_N = 1500
 
 
+class QuietBroker(Broker):
+    """The test broker without its per-packet debug log (a production broker does not log every message)."""
+
+    def write_conf(self) -> None:
+        super().write_conf()
+        self.conf.write_text(self.conf.read_text().replace("log_type all", "log_type error\nlog_type warning"))
+
+
 def run(n: int, msgs, broker: Broker, pg: Postgres, tmp: Path, batch_size: int, tag: str) -> tuple[float, int]:
     import psycopg
 
@@ -92,7 +100,7 @@ def main() -> int:
     fleet = simulate_fleet(args.vehicles, args.events, seed=7)
     msgs = with_duplicates(fleet.messages, 0.10)
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
-    broker = Broker(tmp / "broker", free_port())
+    broker = QuietBroker(tmp / "broker", free_port())
     broker.dir.mkdir()
     broker.start()
     pg = Postgres(pg_bindir())

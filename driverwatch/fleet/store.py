@@ -53,6 +53,7 @@ ON CONFLICT (vehicle_id, event_id) DO UPDATE SET
 
 INSERT_STATS = """
 INSERT INTO stats (vehicle_id, time, uptime_s, payload) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING
+RETURNING vehicle_id
 """
 
 UPSERT_STATE = """
@@ -159,12 +160,15 @@ def _write(cur: psycopg.Cursor, records: list, consumer: str, res: BatchResult) 
     stats = sorted((r for r in records if isinstance(r, StatsRec)), key=lambda r: (r.vehicle_id, r.time))
     stats_rows = list({(r.vehicle_id, r.time): (r.vehicle_id, r.time, r.uptime_s, Jsonb(r.payload))
                        for r in stats}.values())
-    for row in stats_rows:
-        cur.execute(INSERT_STATS, row)
-        if cur.rowcount:
-            res.stored += 1
-        else:
-            res.duplicates += 1
+    if stats_rows:
+        cur.executemany(INSERT_STATS, stats_rows, returning=True)
+        new_stats = 0
+        while True:
+            new_stats += len(cur.fetchall())
+            if not cur.nextset():
+                break
+        res.stored += new_stats
+        res.duplicates += len(stats_rows) - new_stats
     res.duplicates += len(stats) - len(stats_rows)
 
     states: dict[str, StateRec] = {}
