@@ -30,6 +30,7 @@ class Driver:
     closed_share: float = 0.08  # measured eye opening of shut eyes / open (hooded eyes: higher)
     blendshapes: bool = False  # the face model also gives expression scores
     blink_closed: float = 0.7  # eyeBlink of shut eyes (open: 0.1)
+    smile: float = 0.0  # resting mouthSmile (some faces rest smiling)
 
 
 @dataclass
@@ -73,8 +74,9 @@ class Script:
         if d.blendshapes:
             lid = 1.0 if shut else (1.0 - share) / (1.0 - d.closed_share)  # 0 open .. 1 shut
             blink = 0.1 + (d.blink_closed - 0.1) * min(max(lid, 0.0), 1.0)
-            bs = {"eyeBlinkLeft": blink, "eyeBlinkRight": blink, "mouthSmileLeft": self.value(self.smile, t),
-                  "mouthSmileRight": self.value(self.smile, t), "jawOpen": 0.02 + self.value(self.jaw, t)}
+            smile = self.value(self.smile, t, d.smile)
+            bs = {"eyeBlinkLeft": blink, "eyeBlinkRight": blink, "mouthSmileLeft": smile,
+                  "mouthSmileRight": smile, "jawOpen": 0.02 + self.value(self.jaw, t)}
         return FaceFeatures(blendshapes=bs,
             t=t, face=True, face_score=0.95,
             ear_left=d.ear * (0.4 + 0.6 * share), ear_right=d.ear * (0.4 + 0.6 * share),
@@ -507,6 +509,9 @@ def test_laughing_squeezed_eyes_are_not_a_microsleep():
     assert kinds(ev) == []
     ev, _ = run(Script(T0 + 10, driver=d, closed=[(T0, 1.5)], smile=[(T0 - 0.5, 2.5, 0.3)]))
     assert kinds(ev) == ["microsleep"]  # a slight smile does not hide a closure
+    # a face that rests smiling (like the bundled portrait, mouthSmile 0.91) is not laughing
+    ev, _ = run(Script(T0 + 10, driver=Driver(blendshapes=True, smile=0.9), closed=[(T0, 1.5)]))
+    assert kinds(ev) == ["microsleep"]
 
 
 def test_yawn_from_jaw_opening():

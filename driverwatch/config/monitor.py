@@ -154,12 +154,13 @@ class EyesConfig(Section):
         description="Seconds of face present but eyes unobservable before `eyes_unobservable` is raised "
         "(a shorter spell is a head turn).")
     squeeze_smile: float = Field(
-        0.7, ge=0.5, le=1.0, title="Smile that squeezes the eyes",
-        description="Blendshape mouthSmile / cheekSquint from which closed eyes count as squeezed by a "
-        "laugh, not closed (Euro NCAP DSM: no false alarms for laughing); a jaw open past "
-        "`mouth.jaw_wide` (yawning) squeezes them too. Measured on the talkingface clip: 0.89-0.92 while "
-        "laughing, <= 0.54 around its blinks. 1.0 turns it off; at least 0.5, so a slight smile "
-        "cannot hide a closure.")
+        0.6, ge=0.4, le=1.0, title="Smile that squeezes the eyes",
+        description="Rise of blendshape mouthSmile / cheekSquint above the driver's resting smile (the "
+        "median; a face can rest smiling: the bundled portrait scores 0.91) from which closed eyes "
+        "count as squeezed by a laugh, not closed (Euro NCAP DSM: no false alarms for laughing); a "
+        "jaw open past `mouth.jaw_wide` (yawning) squeezes them too. Measured on the talkingface clip "
+        "(FaceMesh V2): 0.89-0.92 while laughing against a resting 0.0-0.1, <= 0.54 around its "
+        "blinks. 1.0 turns it off; at least 0.4, so a slight smile cannot hide a closure.")
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -115,12 +115,14 @@ class Calibration:
         self.pose = {k: mk(50.0) for k in POSE_KEYS}
         self.mar = mk(50.0)
         self.jaw = mk(50.0)
+        self.smile = mk(50.0)  # the driver's resting smile (blendshapes): some faces rest smiling
         self.dips = {k: DipLevel(cfg.dip_depth, cfg.dip_max_s) for k in MEASURES}
         self.learned_s = 0.0
         self.t_calibrated: float | None = None
 
     def reset(self) -> None:
-        for b in (*self.eyes.values(), *self.pose.values(), self.mar, self.jaw, *self.dips.values()):
+        for b in (*self.eyes.values(), *self.pose.values(), self.mar, self.jaw, self.smile,
+                  *self.dips.values()):
             b.clear()
         self.learned_s = 0.0
         self.t_calibrated = None
@@ -141,11 +143,11 @@ class Calibration:
             if v is not None:
                 self.pose[k].add(t, v)
 
-    def add_mar(self, t: float, v: float | None, jaw: float | None = None) -> None:
-        if v is not None:
-            self.mar.add(t, v)
-        if jaw is not None:
-            self.jaw.add(t, jaw)
+    def add_mouth(self, t: float, mar: float | None, jaw: float | None = None,
+                  smile: float | None = None) -> None:
+        for b, v in ((self.mar, mar), (self.jaw, jaw), (self.smile, smile)):
+            if v is not None:
+                b.add(t, v)
 
     def add_dips(self, t: float, ratios: dict[str, float | None]) -> None:
         for k, r in ratios.items():
@@ -181,6 +183,10 @@ class Calibration:
 
     def neutral_jaw(self) -> float:
         return (self.jaw.value or 0.0) if len(self.jaw) >= 3 else 0.0
+
+    def neutral_smile(self) -> float | None:
+        """None until known: a smile is judged against the driver's own resting face only."""
+        return self.smile.value if len(self.smile) >= 3 else None
 
     def blinks_seen(self) -> bool:
         """The driver's blinks were measured (some measure has learned a closed level). A face

@@ -10,8 +10,9 @@ that cannot see this face's closed lids, e.g. eyeBlink from a mesh that does not
 landmarks that stay half open on hooded eyes, does not veto the other):
   geometry    the iris model's lid gap (else EAR) / its open level, closed level learned from blinks
   blendshape  1 - eyeBlink / its open level (the blendshape model's closure, trained across faces)
-A smile or a wide-open jaw squeezes the eyes (laughing, yawning): a closure then is not counted as
-closed lids (Euro NCAP: no false alarms for laughing).
+A smile well above the driver's resting smile, or a wide-open jaw, squeezes the eyes (laughing,
+yawning): a closure then is not counted as closed lids (Euro NCAP: no false alarms for laughing).
+A face that rests smiling (a portrait's smile) is not squeezing.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ def _eye_ratio(ff: FaceFeatures, calib: Calibration, side: str) -> float | None:
     return None
 
 
+def _smile(ff: FaceFeatures) -> float | None:
+    return _score(ff.blendshapes, "mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight")
+
+
 def lid_opening(ff: FaceFeatures, side: str) -> float | None:
     """1 - eyeBlink of this eye (the driver's side: MediaPipe's eyeBlinkLeft is the driver's left)."""
     b = _score(ff.blendshapes, "eyeBlinkLeft" if side == "left" else "eyeBlinkRight")
@@ -141,8 +146,9 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
         s.jaw = jaw - calib.neutral_jaw()
 
     ec = cfg.eyes
-    smile = _score(ff.blendshapes, "mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight")
-    s.squeeze = (smile is not None and smile >= ec.squeeze_smile) or (s.jaw is not None and s.jaw >= cfg.mouth.jaw_wide)
+    smile, rest = _smile(ff), calib.neutral_smile()
+    laughing = smile is not None and rest is not None and smile - rest >= ec.squeeze_smile
+    s.squeeze = laughing or (s.jaw is not None and s.jaw >= cfg.mouth.jaw_wide)
     if s.yaw is not None and abs(s.yaw) > ec.max_yaw_deg:
         return s  # profile view: eye opening is not measurable
     geo_level = calib.closed_level("geometry", ec.closed_level, ec.closed_level_max)
@@ -187,7 +193,7 @@ def learn(calib: Calibration, ff: FaceFeatures, s: Signals, dt: float, cfg: Moni
     if not forward:
         return
     calib.add_time(ff.t, dt)
-    calib.add_mar(ff.t, ff.mar, _score(ff.blendshapes, "jawOpen"))
+    calib.add_mouth(ff.t, ff.mar, _score(ff.blendshapes, "jawOpen"), _smile(ff))
     down = s.dir_pitch is not None and s.dir_pitch < -cfg.eyes.down_exit_deg
     if s.eyes_observable and not down and not s.squeeze:
         # A measure's closed frames are left out once it has a level (the open level is the open
