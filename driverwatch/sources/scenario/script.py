@@ -217,11 +217,12 @@ def _action(sc: Scenario, a: dict, t0: float, busy: list, rng) -> None:
 
 def _scan(sc: Scenario, at: float, hold: float, a: dict, rng) -> None:
     """Gaze of an attentive driver for `hold` s: fixations of 0.3-1.2 s on points of the road scene
-    (horizontal SD `spread` degrees, default 7, vertical a third of it; the head follows a quarter)
-    and a mirror or instrument check every `check_every` s (default 12; 0.6-1.2 s each). Reported
-    figures: horizontal gaze SD of about 6-9 degrees in normal driving, falling under cognitive load
-    (Wang et al. 2014; Victor, Harbluk & Engstrom 2005)."""
-    spread, every = float(a.get("spread", 7.0)), float(a.get("check_every", 12.0))
+    (eye-in-head SD `spread` degrees, default 5, vertical a third of it; the head adds a quarter)
+    and a mirror or instrument check every `check_every` s (default 12; 0.6-1.2 s each). The
+    defaults give ~76 % of gaze within 8 degrees of the road centre and a horizontal SD of 8-11
+    degrees per minute, as in normal driving; cognitive load raises the first and lowers the second
+    (Victor, Harbluk & Engstrom 2005; Wang et al. 2014). A `stare` has 100 % and 0.6 degrees."""
+    spread, every = float(a.get("spread", 5.0)), float(a.get("check_every", 12.0))
     t, end = at, at + hold
     while t < end:
         dwell = float(rng.uniform(0.3, 1.2))
