@@ -517,13 +517,16 @@ def test_laughing_squeezed_eyes_are_not_a_microsleep():
 def test_yawn_from_jaw_opening():
     d = Driver(blendshapes=True)
     yawn = [(T0, 0.8, 0.45), (T0 + 0.8, 2.5, 0.8), (T0 + 3.3, 0.7, 0.45)]
-    ev, _ = run(Script(T0 + 10, driver=d, jaw=yawn))  # a hand over the mouth: MAR stays closed
+    ev, _ = run(Script(T0 + 10, driver=d, jaw=yawn))  # lips hide it: MAR stays closed, the jaw drops
     y = starts(ev, "yawn")
     assert kinds(ev) == ["yawn"] and y[0].evidence["peak_jaw_open"] == pytest.approx(0.8, abs=0.01)
     assert y[0].t_start == pytest.approx(T0, abs=0.05) and y[0].t_end == pytest.approx(T0 + 4.0, abs=0.05)
-    talk = [(T0 + i * 0.25, 0.15, 0.35) for i in range(40)]
-    ev, _ = run(Script(T0 + 12, driver=d, jaw=talk, mar=[(T0, 3.0, 0.7)]))  # MAR alone is ignored
+    talk = [(T0 + i * 0.25, 0.15, 0.35) for i in range(40)]  # speech: the jaw moves at 4 Hz
+    held = [(T0 + 12, 3.0, 0.45)]  # jaw held half open (a rendered yawn's 0.44): not wide enough
+    ev, _ = run(Script(T0 + 20, driver=d, jaw=talk + held, mar=[(T0 + 12, 3.0, 0.2)]))
     assert kinds(ev) == []
+    ev, _ = run(Script(T0 + 10, driver=d, jaw=[(T0, 3.0, 0.45)], mar=yawn))  # ... with a wide MAR it is one
+    assert kinds(ev) == ["yawn"]
 
 
 def test_relaxed_half_open_lids_after_a_blink_end_it():

@@ -157,8 +157,8 @@ class EyesConfig(Section):
         0.6, ge=0.4, le=1.0, title="Smile that squeezes the eyes",
         description="Rise of blendshape mouthSmile / cheekSquint above the driver's resting smile (the "
         "median; a face can rest smiling: the bundled portrait scores 0.91) from which closed eyes "
-        "count as squeezed by a laugh, not closed (Euro NCAP DSM: no false alarms for laughing); a "
-        "jaw open past `mouth.jaw_wide` (yawning) squeezes them too. Measured on the talkingface clip "
+        "count as squeezed by a laugh, not closed (Euro NCAP DSM: no false alarms for laughing; an "
+        "open jaw does not count, a sleeper's jaw drops too). Measured on the talkingface clip "
         "(FaceMesh V2): 0.89-0.92 while laughing against a resting 0.0-0.1, <= 0.54 around its "
         "blinks. 1.0 turns it off; at least 0.4, so a slight smile cannot hide a closure.")
 
@@ -182,14 +182,15 @@ class MouthConfig(Section):
         "speech; MAR-based yawn detection, e.g. Abtahi et al. YawDD 2014).")
     jaw_open: float = Field(
         0.4, ge=0.1, le=0.8, title="Yawn opening (jawOpen)",
-        description="Blendshape jawOpen above the driver's neutral at which a yawn candidate starts. Used "
-        "instead of MAR when blendshapes are known: it follows the jaw, not the lips (smiling, pursing "
-        "and a hand at the mouth change MAR, not the jaw). Talking and laughing on the talkingface "
-        "clip reach 0.23-0.36.")
+        description="Blendshape jawOpen above the driver's neutral at which a yawn candidate starts, as "
+        "an alternative to `open_mar` when blendshapes are known (the jaw, not the lips: a yawn "
+        "behind pursed or stretched lips). Not a replacement: measured with FaceMesh V2, real talking "
+        "and laughing (talkingface clip) reach jawOpen 0.23-0.36 at MAR 0.2-0.29, a rendered wide "
+        "yawn (MAR 0.73) only 0.44, so MAR separates the two better on the data at hand.")
     jaw_wide: float = Field(
         0.6, ge=0.3, le=0.9, title="Yawn peak opening (jawOpen)",
-        description="jawOpen above neutral the candidate must reach at its peak (a yawn drops the jaw "
-        "fully; MediaPipe scores a fully open jaw near 1).")
+        description="jawOpen above neutral at the peak that makes a held opening a yawn, as an "
+        "alternative to `wide_mar` (a fully dropped jaw; well above speech's 0.36).")
     min_s: float = Field(
         1.5, gt=0, le=10, title="Yawn min duration",
         description="Seconds the wide opening must last: syllables and laughs open the mouth for "

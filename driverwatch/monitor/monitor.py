@@ -149,7 +149,8 @@ class Monitor:
         if y:
             self.drowsiness.add("yawn", y.t_end)
             out += self._instant("yawn", y.t_start, y.t_end, "info",
-                                 {"duration_s": round(y.t_end - y.t_start, 3), f"peak_{y.measure}": round(y.peak, 3)})
+                                 {"duration_s": round(y.t_end - y.t_start, 3), "peak_mar": _r(y.peak_mar),
+                                  "peak_jaw_open": _r(y.peak_jaw)})
         # lids nearer closed than open while looking down count as shut for a nod (they are not
         # measured as a closure there: see eyes.py)
         shut = closed or not s.eyes_observable or (self.eyes.state == DOWN and (s.closure or 0) >= cfg.eyes.open_closure)

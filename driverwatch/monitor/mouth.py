@@ -3,8 +3,10 @@
 Speech, laughter and chewing open the mouth for fractions of a second at a time (and laughter
 is broken by closures), so a yawn needs the opening held for `min_s` and a peak of `wide_mar`.
 
-The opening is the blendshape jawOpen when known (it follows the jaw: a smile, pursed lips or a hand
-at the mouth change MAR, not the jaw), else MAR. A candidate keeps the measure it started with."""
+The mouth counts as open while MAR or, when blendshapes are known, jawOpen is past its opening line,
+and the peak of either must reach its wide line. jawOpen is an alternative, not a replacement: it
+follows the jaw when the lips hide it, but on the data at hand MAR separates yawns from speech
+better (see MouthConfig.jaw_open)."""
 
 from __future__ import annotations
 
@@ -20,39 +22,45 @@ RELEASE = 0.8  # the opening ends below this share of `open_mar` (hysteresis)
 class Yawn:
     t_start: float
     t_end: float
-    peak: float  # of the measure below, above the driver's neutral
-    measure: str = "mar"  # "mar" or "jaw_open"
+    peak_mar: float | None  # above the driver's neutral
+    peak_jaw: float | None = None  # jawOpen above neutral (None: no blendshapes)
+
+
+def _peak(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 class YawnDetector:
     def __init__(self, cfg: MouthConfig):
         self.cfg = cfg
         self.t_open: float | None = None
-        self.peak = 0.0
-        self.jaw = False  # the candidate is measured by jawOpen
+        self.peak_mar: float | None = None
+        self.peak_jaw: float | None = None
 
     def reset(self) -> None:
-        self.t_open = None
-        self.peak = 0.0
+        self.t_open = self.peak_mar = self.peak_jaw = None
 
     def update(self, s: Signals) -> Yawn | None:
         cfg = self.cfg
-        jaw = s.jaw is not None if self.t_open is None else self.jaw
-        m = s.jaw if jaw else s.mar
-        if m is None:
+        mar, jaw = s.mar, s.jaw
+        if mar is None and jaw is None:
             self.reset()
             return None
-        open_at, wide = (cfg.jaw_open, cfg.jaw_wide) if jaw else (cfg.open_mar, cfg.wide_mar)
+
+        def past(k: float) -> bool:
+            return (mar is not None and mar >= cfg.open_mar * k) or (jaw is not None and jaw >= cfg.jaw_open * k)
+
         if self.t_open is None:
-            if m >= open_at:
-                self.t_open, self.peak, self.jaw = s.t, m, jaw
+            if past(1.0):
+                self.t_open, self.peak_mar, self.peak_jaw = s.t, mar, jaw
             return None
-        self.peak = max(self.peak, m)
-        if m >= open_at * RELEASE:
+        self.peak_mar, self.peak_jaw = _peak(self.peak_mar, mar), _peak(self.peak_jaw, jaw)
+        if past(RELEASE):
             return None  # still open (a mouth hanging open longer than max_s is no yawn: see below)
-        t0, peak = self.t_open, self.peak
+        t0, pm, pj = self.t_open, self.peak_mar, self.peak_jaw
         self.reset()
         d = s.t - t0
-        if cfg.min_s - 1e-6 <= d <= cfg.max_s and peak >= wide:
-            return Yawn(t0, s.t, peak, "jaw_open" if jaw else "mar")
+        wide = (pm is not None and pm >= cfg.wide_mar) or (pj is not None and pj >= cfg.jaw_wide)
+        if cfg.min_s - 1e-6 <= d <= cfg.max_s and wide:
+            return Yawn(t0, s.t, pm, pj)
         return None

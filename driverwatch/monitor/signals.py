@@ -10,9 +10,9 @@ that cannot see this face's closed lids, e.g. eyeBlink from a mesh that does not
 landmarks that stay half open on hooded eyes, does not veto the other):
   geometry    the iris model's lid gap (else EAR) / its open level, closed level learned from blinks
   blendshape  1 - eyeBlink / its open level (the blendshape model's closure, trained across faces)
-A smile well above the driver's resting smile, or a wide-open jaw, squeezes the eyes (laughing,
-yawning): a closure then is not counted as closed lids (Euro NCAP: no false alarms for laughing).
-A face that rests smiling (a portrait's smile) is not squeezing.
+A smile well above the driver's resting smile squeezes the eyes (laughing): a closure then is not
+counted as closed lids (Euro NCAP: no false alarms for laughing). A face that rests smiling (a
+portrait's smile) is not squeezing. An open jaw is not: a sleeper's jaw drops too.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Signals:
     dir_pitch: float | None = None
     mar: float | None = None  # mouth aspect ratio above the neutral mouth
     jaw: float | None = None  # blendshape jawOpen above the driver's neutral (None: no blendshapes)
-    squeeze: bool = False  # eyes squeezed by a smile / laugh or a wide-open jaw (closure not counted)
+    squeeze: bool = False  # eyes squeezed by a laugh (closure not counted)
     lid_ratios: dict[str, float | None] | None = None  # per measure: opening / open level (both eyes)
     closure_trusted: bool = True  # False: calibrated without ever seeing a blink (see Calibration)
     closures: dict[str, float | None] | None = None  # per measure: its own closure (both eyes)
@@ -147,8 +147,7 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
 
     ec = cfg.eyes
     smile, rest = _smile(ff), calib.neutral_smile()
-    laughing = smile is not None and rest is not None and smile - rest >= ec.squeeze_smile
-    s.squeeze = laughing or (s.jaw is not None and s.jaw >= cfg.mouth.jaw_wide)
+    s.squeeze = smile is not None and rest is not None and smile - rest >= ec.squeeze_smile
     if s.yaw is not None and abs(s.yaw) > ec.max_yaw_deg:
         return s  # profile view: eye opening is not measurable
     geo_level = calib.closed_level("geometry", ec.closed_level, ec.closed_level_max)
