@@ -208,6 +208,37 @@ def detect_beats(x: np.ndarray, fs: float, kind: str) -> np.ndarray:
     return np.asarray(idx, dtype=float) / fs
 
 
+HR_TOLERANCE = 0.4  # an interval within 40 % of the window's median is a normal beat (sinus arrhythmia
+# swings the RR of a resting driver by +-20 % and more: drivedb drive17b goes 704 -> 1093 ms in two beats)
+
+
+def heart_rate(rr_ms: np.ndarray, rr_min: float = 250.0, rr_max: float = 2400.0,
+               tol: float = HR_TOLERANCE) -> float | None:
+    """Beats per minute from the successive intervals of a window: beats counted over the time they span.
+
+    Against the window's median RR: an interval within `tol` is one beat; one near k times the median is
+    k beats (k - 1 missed by the detector); a short one that adds up with the next to about the median
+    is a false extra beat (the two are one); any other is left out. Rejecting by Malik's 20 % instead
+    threw away real beats of a normal sinus arrhythmia and biased the rate up (drive17b: 7 % of the beats,
+    HR off by 6.9 bpm at p95 against the reference beats)."""
+    rr = np.asarray(rr_ms, dtype=float)
+    rr = rr[(rr >= rr_min) & (rr <= rr_max)]
+    if rr.size == 0:
+        return None
+    med = float(np.median(rr))
+    total, n, i = 0.0, 0, 0
+    while i < rr.size:
+        x = rr[i]
+        k = max(1, round(x / med))
+        if abs(x - k * med) <= tol * med:
+            total, n, i = total + x, n + k, i + 1
+        elif x < med and i + 1 < rr.size and abs(x + rr[i + 1] - med) <= tol * med:
+            total, n, i = total + x + rr[i + 1], n + 1, i + 2
+        else:
+            i += 1
+    return 60000.0 * n / total if n else None
+
+
 class RRFilter:
     """Ectopic / artefact rejection of beat-to-beat intervals.
 

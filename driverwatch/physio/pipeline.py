@@ -14,7 +14,7 @@ import numpy as np
 from driverwatch.config.heart import HeartConfig
 from driverwatch.errors import InputError
 from driverwatch.physio import hrv
-from driverwatch.physio.beats import BeatDetector, RRFilter
+from driverwatch.physio.beats import BeatDetector, RRFilter, heart_rate
 from driverwatch.samples import HeartFeatures
 
 _FS_ESTIMATE_S = 2.0  # seconds of raw samples used to measure their rate
@@ -172,7 +172,10 @@ class HeartPipeline:
         bt, rr, ok, seq = b[:, 0], b[:, 1], b[:, 2] > 0, b[:, 3]
         hf = HeartFeatures(t=t)
         w = bt > t - cfg.hr_window_s
-        if (w & ok).any():
+        beats = w & (seq > 0)
+        if beats.any():  # beats: counted over the time they span, detector slips corrected
+            hf.hr = heart_rate(rr[beats], cfg.rr_min_ms, cfg.rr_max_ms)
+        elif (w & ok).any():  # heart rates from the sensor
             hf.hr = 60000.0 / float(np.mean(rr[w & ok]))
         w = bt > t - cfg.hrv_window_s
         hf.n_beats = int(np.count_nonzero(w & (seq > 0)))
