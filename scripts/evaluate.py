@@ -10,6 +10,7 @@ verdict. Writes a Markdown report; exits 1 when any scenario's verdict fails (fo
   scripts/evaluate.py [--subset ci|faces|all] [NAMES...] [--fps 30 15 10] [--look color ir] [-o report.md]
   scripts/evaluate.py --variants 30:color 15:color 10:color 15:ir --jobs 2   # chosen fps:look pairs
   scripts/evaluate.py --subset faces --faces all --fps 10 --jobs 2            # every face (per-face table)
+  scripts/evaluate.py --faces all --variants own:color 15:color 10:color 15:ir --jobs 2   # the full suite
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def feature_errors(truth_rows: list[dict], frames: list[dict], t0: float, mcfg: 
     return out
 
 
-def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: str | None,
+def run_clip(name: str, fps: float | None, look: str, cal: float, work: Path, config: str | None,
              face: str = "astronaut") -> dict:
     t = time.perf_counter()
     video, truth_path = render_cached(name, fps=fps, look=look, calibration_s=cal, face=face)
@@ -119,7 +120,7 @@ def run_clip(name: str, fps: float, look: str, cal: float, work: Path, config: s
     header, truth_rows = read_truth(truth_path)
     spans = event_spans(read_jsonl(events, "events"))
     res = match(header, spans)
-    res.update(name=name, fps=fps, look=look, face=face, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
+    res.update(name=name, fps=header["fps"], look=look, face=face, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
                features=feature_errors(truth_rows, read_jsonl(frames, "frames"), header["t0"],
                                        load_config(config).monitor))
     return res
@@ -222,7 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--faces", nargs="+", default=["astronaut"], metavar="FACE",
                     help="faces to render every scenario on ('all' = every face; see `driverwatch render "
                     "--list-faces`); default: astronaut")
-    ap.add_argument("--fps", type=float, nargs="+", default=[30.0])
+    ap.add_argument("--fps", type=float, nargs="+", default=[None],
+                    help="frame rates (default: each scenario's own: 30, or 5 for the 10-minute ones)")
     ap.add_argument("--look", nargs="+", default=["color"], choices=["color", "ir"])
     ap.add_argument("--variants", nargs="+", metavar="FPS:LOOK",
                     help="explicit fps:look pairs (e.g. 30:color 15:ir) instead of --fps x --look")
@@ -234,7 +236,8 @@ def main(argv=None) -> int:
     cal = monitor_calibration_s(args.config)
     if args.variants:
         try:
-            pairs = [(float(v.split(":")[0]), v.split(":")[1]) for v in args.variants]
+            pairs = [(float(v.split(":")[0]) if v.split(":")[0] != "own" else None, v.split(":")[1])
+                     for v in args.variants]
         except (IndexError, ValueError):
             ap.error("--variants takes FPS:LOOK pairs, e.g. 15:ir")
         if any(look not in ("color", "ir") for _, look in pairs):
