@@ -136,8 +136,9 @@ def test_critical_alarm_plays_until_its_end_event(tmp_path):
     finally:
         sink.stop()
     assert rec["args"] == ["-r", "22050", "-D", "test-dev"]
-    assert 0 <= rec["first"] - t_start < 0.5  # the alarm starts at once (bench_chime measures ~18 ms)
-    assert rec["killed"] and 0 <= rec["ended"] - t_end < 0.5  # and stops right after the end, not at a pause
+    # generous bounds for a loaded machine: the latency itself is scripts/bench_chime.py's (~18 ms)
+    assert 0 <= rec["first"] - t_start < 1.5  # the alarm starts at once, not after a pattern
+    assert rec["killed"] and 0 <= rec["ended"] - t_end < 1.5  # and stops right after the end, not at a pause
     played_s = rec["bytes"] / 2 / RATE
     assert 1.5 <= played_s <= 1.5 + 0.7  # paced to real time (+ the lead), not dumped at once
     pcm = np.frombuffer(rec["pcm"].read_bytes(), dtype="<i2")
