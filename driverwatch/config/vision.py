@@ -13,12 +13,15 @@ class VisionConfig(Section):
     face_model: Literal["mesh-iris", "mesh-iris-blendshapes", "facemesh-v2"] = Field(
         "mesh-iris",
         title="Face model",
-        description="'mesh-iris': 468-point face mesh + iris model (mediapipe wheel). "
-        "'mesh-iris-blendshapes': the same, feeding the blendshape model of the Face Landmarker "
-        "bundle (52 expression scores such as eyeBlink, browDown, jawOpen; +0.6 ms/frame). "
-        "'facemesh-v2': the bundle's FaceMesh V2 (256x256, 478 points incl. iris) + blendshapes "
-        "(several times slower per frame). Without the bundle installed both run as 'mesh-iris' "
-        "and expression scores are unknown. Compared in scripts/compare_models.py.",
+        description="'mesh-iris': the 468-point mesh + iris model from the mediapipe wheel, no "
+        "expression scores. 'facemesh-v2': the Face Landmarker bundle's FaceMesh V2 (256x256, 478 "
+        "points incl. iris) + its blendshape model (expression scores such as eyeBlink, browDown, "
+        "jawOpen); its lids follow a closed eye on every face measured (closed/open lid gap <= 0.25 "
+        "where 'mesh-iris' reads 0.25-0.43 on rendered faces), but the monitor's eye rules are not "
+        "yet validated on its features and its head pitch is up to 7 deg off on one rendered face. "
+        "'mesh-iris-blendshapes': mesh-iris feeding the blendshape model (expression scores; its "
+        "eyeBlink misses closures). Without the bundle the bundle options run as 'mesh-iris' and "
+        "expression scores are unknown. Measured: scripts/compare_models.py, scripts/bench_vision.py.",
     )
     models_dir: OptionalPath = Field(
         None,
