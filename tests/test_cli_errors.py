@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from fixtures.data import shared_file
-from support.util import read_jsonl, run_cli
+from support.util import read_jsonl, run_cli, wait_for
 
 
 def assert_one_line_error(proc, code: int, *needles: str) -> None:
@@ -138,8 +138,16 @@ def test_looping_video_camera_keeps_time_rising(cfg, tmp_path):
     w.release()
     cfg.write_text(cfg.read_text() + f'[camera]\ndevice = "{path}"\nloop = true\n')
     frames = tmp_path / "frames.jsonl"
-    proc = run_cli("-c", cfg, "run", "--duration", "1.5", "--frames-out", frames)
-    assert proc.returncode == 0, proc.stderr
+    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--frames-out", str(frames)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: len(read_jsonl(frames)) > 18 or daemon.poll() is not None, 60)
+        assert daemon.poll() is None, "the daemon ended with its camera file: " + daemon.stderr.read()
+        daemon.terminate()
+        assert daemon.wait(timeout=10) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
     ts = [r["t"] for r in read_jsonl(frames)]
-    assert len(ts) > 12, f"{len(ts)} frames: the 6-frame file was not played again"
+    assert len(ts) > 18, f"{len(ts)} frames: the 6-frame file was not played again"
     assert all(b > a for a, b in zip(ts, ts[1:], strict=False))
