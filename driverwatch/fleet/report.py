@@ -36,9 +36,10 @@ log = logging.getLogger(__name__)
 CATEGORIES = {
     "drowsiness": {"long_blink", "microsleep", "sleep", "yawn", "nod", "drowsy"},
     "distraction": {"long_distraction", "vats", "phone", "phone_use", "mind_wandering"},
-    "stress": {"stress", "frustration"},
+    "stress": {"stress", "frustration_like"},
 }
-AFFECTIVE_KINDS = CATEGORIES["stress"] | {"mind_wandering"}  # published only with affective telemetry on
+# published only with the vehicle's privacy.affective_telemetry on (README: "Where it goes")
+AFFECTIVE_KINDS = CATEGORIES["stress"] | {"mind_wandering", "calm_suggestion"}
 MAX_GAP_S = 300.0
 UNKNOWN = "unknown"
 SEVERITY_COLOURS = {"info": "#9e9e9e", "notice": "#1e88e5", "warning": "#fb8c00", "critical": "#e53935"}
