@@ -16,9 +16,10 @@ class VisionConfig(Section):
         description="'mesh-iris': the 468-point mesh + iris model from the mediapipe wheel, no "
         "expression scores. 'facemesh-v2': the Face Landmarker bundle's FaceMesh V2 (256x256, 478 "
         "points incl. iris) + its blendshape model (expression scores such as eyeBlink, browDown, "
-        "jawOpen); its lids follow a closed eye on every face measured (closed/open lid gap <= 0.25 "
-        "where 'mesh-iris' reads 0.25-0.43 on rendered faces), but the monitor's eye rules are not "
-        "yet validated on its features and its head pitch is up to 7 deg off on one rendered face. "
+        "jawOpen); a closed eye reads closed (lid gap <= 0.25 of open) on 7 of 11 faces measured, "
+        "'mesh-iris' on 1 (0.26-0.66 on the others; both miss on faces with glasses and the gray "
+        "one), but the monitor's eye rules are not yet validated on its features and its head "
+        "pitch is up to 7 deg off on one rendered face. "
         "'mesh-iris-blendshapes': mesh-iris feeding the blendshape model (expression scores; its "
         "eyeBlink misses closures). Without the bundle the bundle options run as 'mesh-iris' and "
         "expression scores are unknown. Measured: scripts/compare_models.py, scripts/bench_vision.py.",
