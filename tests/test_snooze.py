@@ -78,3 +78,12 @@ def test_snooze_is_one_monitor_input_capped_by_config():
     assert p.command(10.0, "snooze", 60.0) == {"seconds": 60.0, "capped": False}
     assert p.command(10.0, "snooze", 0.0) == {"seconds": 0.0, "capped": False}  # 0 cancels
     assert p.monitor.snooze_until is None
+
+
+def test_the_old_chime_snooze_cap_is_migrated(tmp_path, caplog):
+    from driverwatch.config import load_config
+
+    cfg = tmp_path / "old.toml"
+    cfg.write_text("[chime]\nsnooze_max_s = 600.0\n")  # a version-1 file: the cap was the chime's
+    assert load_config(cfg).monitor.alerts.snooze_max_s == 600.0
+    assert any("chime.snooze_max_s is now monitor.alerts.snooze_max_s" in r.getMessage() for r in caplog.records)

@@ -38,7 +38,8 @@ MAX_DEPTH = 16  # the models nest 4 deep; anything far deeper is not a driverwat
 # older file is migrated on load with one warning per moved key, so an update never fails a start.
 CONFIG_VERSION = 2
 RENAMED: dict[int, list[tuple[str, str]]] = {
-    2: [("heart.stress", "monitor.stress")],  # stress rules are the monitor's (a new port keeps calibration)
+    2: [("heart.stress", "monitor.stress"),  # stress rules are the monitor's (a new port keeps calibration)
+        ("chime.snooze_max_s", "monitor.alerts.snooze_max_s")],  # one snooze, the monitor's, one cap
 }
 
 
