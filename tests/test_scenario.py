@@ -139,6 +139,7 @@ POSE_KNOWN = {
     "obama": "pitch reads up to 5.3 deg off (forward -4.3)",
     "biden": "yaw gain 1.2 (48 deg read at 40): his face shape against the canonical head-pose fit",
     "henner": "pitch gain 0.84, 10.7 deg off at -25 (glasses, photo turned)",
+    "maher": "pitch 8.1 deg off at -19 (a laughing photo)",
 }
 CLOSURE_KNOWN = {
     "hopper": "468-mesh EAR at full closure 0.78 of open (glasses)",
