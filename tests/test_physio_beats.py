@@ -40,6 +40,7 @@ def drive17b():
     return read_record(shared_file("data/ecg/drive17b.hea"))
 
 
+@pytest.mark.slow
 def test_wfdb_reader_matches_the_wfdb_package(rec100, drive17b):
     wfdb = pytest.importorskip("wfdb")
     ref = wfdb.rdrecord(str(shared_file("data/ecg/100.hea"))[:-4])
@@ -52,6 +53,7 @@ def test_wfdb_reader_matches_the_wfdb_package(rec100, drive17b):
         np.testing.assert_allclose(ch.data, ref.e_p_signal[i], atol=1e-9, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_record_100_r_peaks_match_cardiologist_annotations(rec100):
     wfdb = pytest.importorskip("wfdb")
     ann = wfdb.rdann(str(shared_file("data/ecg/100.atr"))[:-4], "atr")
@@ -65,6 +67,7 @@ def test_record_100_r_peaks_match_cardiologist_annotations(rec100):
     assert ppv >= 0.995, f"+P {ppv:.4f}"
 
 
+@pytest.mark.slow
 def test_streaming_gives_the_same_beats_whatever_the_chunking(rec100):
     ch = rec100.channel("MLII")
     x = ch.data[: int(300 * ch.fs)]
@@ -103,6 +106,7 @@ def drive17b_feats(drive17b):
     return cfg, feats, beats
 
 
+@pytest.mark.slow
 def test_drive17b_heart_rate_matches_the_recorders_hr_channel(drive17b, drive17b_feats):
     _, _, beats = drive17b_feats
     hr = drive17b.channel("HR")
@@ -120,6 +124,7 @@ def test_drive17b_heart_rate_matches_the_recorders_hr_channel(drive17b, drive17b
     assert np.mean(diffs) <= 2.0, f"mean |HR - device HR| = {np.mean(diffs):.2f} bpm"
 
 
+@pytest.mark.slow
 def test_drive17b_stress_is_higher_while_driving_than_in_the_final_rest(drive17b_feats):
     """Learned in time order as the daemon does, from the first 2 min of the record (mid-drive) on: the
     baseline moves to the calmest stretch, so the rest is judged against rest and never reads elevated."""
@@ -146,6 +151,7 @@ def test_drive17b_stress_is_higher_while_driving_than_in_the_final_rest(drive17b
     assert [e.type for e in stress] == ["start", "end"] and stress[1].t_end <= 10.5 * 60, stress[1]
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(reason="the HR of every beat (issue 10 defect 9; reference-beat medians: drive 76.3, rest at 11-20 min "
                    "70.7, rest at 20-25 min 66.1 bpm) puts the first rest 7 % above the stored baseline: about half of it "
                    "reads elevated and 63 % of the drive; the stress rules need re-tuning to the unbiased HR",
@@ -192,9 +198,11 @@ def test_rr_filter_follows_a_real_change_of_rate():
     assert not accepted[6] and all(accepted[-5:])
 
 
+@pytest.mark.slow
 def test_new_beats_stays_bounded_when_nobody_clears_it():
-    """The live sensor never reads `new_beats`: a day of beats must not pile up in memory."""
-    pipe = HeartPipeline(HeartConfig())
+    """The live sensor never reads `new_beats`: a day of beats must not pile up in memory. (LF/HF off and
+    features every 30 s, so that hours of beats take a second.)"""
+    pipe = HeartPipeline(HeartConfig(lf_hf_window_s=30.0, lf_hf_min_s=60.0, update_s=30.0))
     t = 0.0
     for _ in range(20_000):  # ~4.6 h at 72 bpm
         t += 0.833

@@ -20,6 +20,7 @@ from driverwatch.samples import HeartFeatures
 _FS_ESTIMATE_S = 2.0  # seconds of raw samples used to measure their rate
 _MIN_RR_FOR_HRV = 10  # accepted intervals needed for RMSSD / SDNN / pNN50
 _LF_HF_MIN_QUALITY = 0.9
+_LF_HF_EVERY_S = 10.0  # LF/HF over a 5 min window moves slowly: recomputed every 10 s of sample time
 _NEW_BEATS_MAX = 4096  # ~30 min of beats at 140 bpm; callers clear it every chunk
 _MIN_FS = 20.0  # Hz; PPG peaks need >= ~20 Hz, the detector's band reaches 8 Hz (ECG: 20 Hz)
 
@@ -41,6 +42,7 @@ class HeartPipeline:
         self._last_beat_t: float | None = None
         self._next_emit: float | None = None
         self._t_first: float | None = None
+        self._lf_hf: tuple[float, float | None] | None = None  # (time computed, value)
         # Beat times since the caller last cleared it (replay's --beats-out). Bounded: the live
         # path never reads it, and an unattended daemon must not grow by one float per beat.
         self.new_beats: deque[float] = deque(maxlen=_NEW_BEATS_MAX)
@@ -190,10 +192,18 @@ class HeartPipeline:
             adjacent = np.diff(s) == 1  # successive differences only between neighbouring beats
             d = np.diff(r)[adjacent]
             hf.rmssd, hf.sdnn, hf.pnn50 = hrv.rmssd(d), hrv.sdnn(r), hrv.pnn50(d)
-        w = (bt > t - cfg.lf_hf_window_s) & (seq > 0)
-        if w.any():
-            clean_s = float(rr[w & ok].sum()) / 1000.0
-            q = np.count_nonzero(w & ok) / np.count_nonzero(w)
-            if clean_s >= cfg.lf_hf_min_s and q >= _LF_HF_MIN_QUALITY:
-                hf.lf_hf = hrv.lf_hf(bt[w & ok], rr[w & ok])
+        if self._lf_hf is None or not 0 <= t - self._lf_hf[0] < _LF_HF_EVERY_S:
+            self._lf_hf = (t, self._lf_hf_at(t, bt, rr, ok, seq))
+        hf.lf_hf = self._lf_hf[1]
         return hf
+
+    def _lf_hf_at(self, t, bt, rr, ok, seq) -> float | None:
+        cfg = self.cfg
+        w = (bt > t - cfg.lf_hf_window_s) & (seq > 0)
+        if not w.any():
+            return None
+        clean_s = float(rr[w & ok].sum()) / 1000.0
+        q = np.count_nonzero(w & ok) / np.count_nonzero(w)
+        if clean_s >= cfg.lf_hf_min_s and q >= _LF_HF_MIN_QUALITY:
+            return hrv.lf_hf(bt[w & ok], rr[w & ok])
+        return None
