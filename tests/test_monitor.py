@@ -325,6 +325,10 @@ def test_looking_down_is_not_a_blink():
     ev, m = run(Script(T0 + 10, pitch=[(T0, 1.2, -6.0)], gaze_pitch=[(T0, 1.2, -12.0)],
                        lids=[(T0, 1.2, 0.1)]))
     assert kinds(ev) == []
+    # A blink inside a glance down whose lids read open there (they do not follow the gaze) is a blink.
+    ev, _ = run(Script(T0 + 10, pitch=[(T0, 1.5, -6.0)], gaze_pitch=[(T0, 1.5, -12.0)], closed=[(T0 + 0.6, 0.2)]))
+    assert kinds(ev) == ["blink"]
+    assert starts(ev, "blink")[0].t_start == pytest.approx(T0 + 0.6, abs=1 / 30 + 1e-6)
     # ... but lids down that long are closed after all (a dozing head sinks too).
     ev, _ = run(Script(T0 + 10, pitch=[(T0, 4.0, -6.0)], gaze_pitch=[(T0, 4.0, -12.0)],
                        lids=[(T0, 4.0, 0.1)]))

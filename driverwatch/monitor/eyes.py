@@ -12,6 +12,9 @@ A small state machine on the relative closure, timed by sample timestamps:
                    as nearly closed, so the lid level cannot tell the two apart)
   DOWN -> CLOSED   coming back up under closed lids (a gaze-evoked blink, from the last down sample),
                    or lids at the closed level for longer than any instrument glance
+  DOWN (blink)     lids that read open while looking down (the face's lids do not follow the gaze)
+                   and then shut and reopen within a long blink's time: a blink inside the glance
+                   (counted; longer closures there are left to the closed-level timer above)
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class EyeTracker:
         self._rest = 0.0  # resting closure level (lowest since the last stall)
         self._down_closed: float | None = None  # lids at the closed level since, while looking down
         self._half_open: float | None = None  # closed lids came up to half open at (CLOSED only)
+        self._down_open = False  # DOWN: the lids read open (below open_closure) while looking down
+        self._down_blink: float | None = None  # DOWN: lids shut since, after reading open
         self._prev_t: float | None = None
         self._prev_closed = False  # the previous sample had closed lids
         self.perclos_window = RollingShare(cfg.perclos_window_s, cfg.min_observed_share)
@@ -86,7 +91,8 @@ class EyeTracker:
     def reset(self) -> None:
         """Camera stall or lost eyes: forget the episode in progress (no duration across the gap)."""
         self.state = UNKNOWN
-        self.onset = self._fall = self._down_closed = self._prev_t = self._half_open = None
+        self.onset = self._fall = self._down_closed = self._prev_t = self._half_open = self._down_blink = None
+        self._down_open = False
         self._prev_closed = False
         self._rest = 0.0
 
@@ -158,11 +164,20 @@ class EyeTracker:
                 else:
                     self.state = OPEN
             elif closed:
+                if self._down_blink is None and self._down_open:
+                    self._down_blink = t if self._fall is None else self._fall
+                self._down_open = False
                 if self._down_closed is None:
                     self._down_closed = t
                 elif t - self._down_closed >= cfg.down_closed_max_s - 1e-6:
+                    self._down_blink = None
                     self._close(self._down_closed)
             else:
+                if c < cfg.open_closure:
+                    if self._down_blink is not None and t - self._down_blink < cfg.long_blink_s:
+                        out.append(self._episode(self._down_blink, t))
+                    self._down_blink = None
+                    self._down_open = True
                 self._down_closed = None
         self._prev_t = t
         self._prev_closed = closed
@@ -170,7 +185,8 @@ class EyeTracker:
 
     def _enter_down(self, t: float, closed: bool) -> None:
         self.state = DOWN
-        self.onset = None
+        self.onset = self._down_blink = None
+        self._down_open = False
         self._down_closed = t if closed else None
 
     def _close(self, onset: float) -> None:
@@ -179,8 +195,12 @@ class EyeTracker:
         self._down_closed = self._half_open = None
 
     def _end(self, t: float) -> Closure:
-        ep = Closure(classify(t - self.onset, self.cfg), self.onset, t)
+        ep = self._episode(self.onset, t)
         self.onset = self._half_open = None
+        return ep
+
+    def _episode(self, t0: float, t: float) -> Closure:
+        ep = Closure(classify(t - t0, self.cfg), t0, t)
         if ep.kind in ("blink", "long_blink"):
             self._blinks.add(t)
         return ep
