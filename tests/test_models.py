@@ -132,6 +132,7 @@ def test_bundle_download_checks_the_digest(shared_bundle, tmp_path):
         server.server_close()
 
 
+@pytest.mark.slow
 def test_cli_install_from_file_and_verify(mediapipe_wheel, shared_bundle, tmp_path):
     import os
 
