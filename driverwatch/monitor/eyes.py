@@ -4,9 +4,10 @@ A small state machine on the relative closure, timed by sample timestamps:
   OPEN -> CLOSED   the lids pass `blink_closure`; the onset is dated back to the start of the fall
                    (from the lids' resting level, so a held squint is not part of the fall)
   CLOSED -> OPEN   the lids reopen past `open_closure`: one closure episode, classified by duration;
-                   or they rest half open (between the two lines) for `reopen_hold_s`: the episode
-                   ended where they left the closed level (relaxed lids after a blink are no closure;
-                   the closed clock stops meanwhile)
+                   or they rest half open (below the blink line and `reopen_drop` below the
+                   closure's deepest point) for `reopen_hold_s`: the episode ended where they left the
+                   closed level (relaxed lids after a blink are no closure; the closed clock stops
+                   meanwhile). Lids that hover at the line without coming up are still closed.
   OPEN -> DOWN     the gaze goes down (head + eye pitch): lowered lids there are not closed lids
   CLOSED -> DOWN   within a blink's time: the blink ended in a downward glance (lowered lids measure
                    as nearly closed, so the lid level cannot tell the two apart)
@@ -63,6 +64,7 @@ class EyeTracker:
         self._rest = 0.0  # resting closure level (lowest since the last stall)
         self._down_closed: float | None = None  # lids at the closed level since, while looking down
         self._half_open: float | None = None  # closed lids came up to half open at (CLOSED only)
+        self._peak = 0.0  # deepest closure of the current closed episode
         self._down_open = False  # DOWN: the lids read open (below open_closure) while looking down
         self._down_blink: float | None = None  # DOWN: lids shut since, after reading open
         self._prev_t: float | None = None
@@ -134,18 +136,18 @@ class EyeTracker:
             # A fall that began with the gaze forward is a closure even when the gaze estimate then
             # sags (the iris is being covered); one that began looking down is lowered lids.
             if closed and self._fall is not None and self._fall_forward:
-                self._close(self._fall)
+                self._close(self._fall, c)
             elif down:
                 self._enter_down(t, closed)
             elif closed:
-                self._close(t)
+                self._close(t, c)
             else:
                 self.state = OPEN
         elif self.state == CLOSED:
             if c < cfg.open_closure:
                 out.append(self._end(t if self._half_open is None else self._half_open))
                 self.state = OPEN
-            elif not closed:
+            elif not closed and c <= self._peak - cfg.reopen_drop:
                 if self._half_open is None:
                     self._half_open = t
                 elif t - self._half_open >= cfg.reopen_hold_s - 1e-6:
@@ -156,11 +158,12 @@ class EyeTracker:
                 out.append(self._end(t))
                 self._enter_down(t, closed)
             else:
-                self._half_open = None  # closed again: noise, the closure goes on
+                self._half_open = None  # closed again (or only noise at the line): the closure goes on
+                self._peak = max(self._peak, c)
         elif self.state == DOWN:
             if not down:
                 if c >= cfg.open_closure:
-                    self._close(self._prev_t if self._prev_closed and self._prev_t is not None else t)
+                    self._close(self._prev_t if self._prev_closed and self._prev_t is not None else t, c)
                 else:
                     self.state = OPEN
             elif closed:
@@ -171,7 +174,7 @@ class EyeTracker:
                     self._down_closed = t
                 elif t - self._down_closed >= cfg.down_closed_max_s - 1e-6:
                     self._down_blink = None
-                    self._close(self._down_closed)
+                    self._close(self._down_closed, c)
             else:
                 if c < cfg.open_closure:
                     if self._down_blink is not None and t - self._down_blink < cfg.long_blink_s:
@@ -189,9 +192,10 @@ class EyeTracker:
         self._down_open = False
         self._down_closed = t if closed else None
 
-    def _close(self, onset: float) -> None:
+    def _close(self, onset: float, c: float) -> None:
         self.state = CLOSED
         self.onset = onset
+        self._peak = c
         self._down_closed = self._half_open = None
 
     def _end(self, t: float) -> Closure:
