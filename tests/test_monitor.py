@@ -489,6 +489,11 @@ def test_hooded_eyes_closed_level_learned_from_blinks():
     assert starts(ev, "microsleep")[0].t_start == pytest.approx(T0 + 5, abs=1 / 30 + 1e-6)
     assert kinds(ev).count("blink") == 1  # the 3 s squint at 0.8 of open is no closure
     assert 0.55 <= m.calib.closed_level("geometry", 0.25, 0.65) <= 0.62
+    # Shut lids of such a face hover at the blink line (closure 0.85 / 0.78, as measured on the rendered
+    # glasses face): still one closure, a microsleep, not blinks cut by "half-open" lids.
+    hover = [(T0, 0.2, 0.66), (T0 + 0.2, 0.4, 0.69), (T0 + 0.6, 0.3, 0.66), (T0 + 0.9, 0.6, 0.69)]
+    ev, _ = run(Script(T0 + 8, driver=d, lids=hover))
+    assert kinds(ev) == ["microsleep"], kinds(ev)
     # ... and the first blinks, before the level is known, are not guessed as closed at all
     ev, _ = run(Script(6.0, driver=d))
     assert starts(ev, "blink", after=0) == []
