@@ -83,6 +83,10 @@ class Daemon:
         return CameraSource(cfg.camera)
 
     def _build_speed(self, cfg):
+        if cfg.speed.source == "obd":
+            from driverwatch.sources.obd import ObdSpeed
+
+            return ObdSpeed(cfg.speed.obd_port, cfg.speed.obd_baud, cfg.speed.obd_interval_s).start()
         if cfg.speed.source != "gpsd":
             return None
         from driverwatch.sources.speed import GpsdSpeed
