@@ -4,6 +4,7 @@ event still reaches the event log and MQTT, marked snoozed; the state never show
 condition without an id; the command result says what was applied (capped by the config)."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -87,3 +88,40 @@ def test_the_old_chime_snooze_cap_is_migrated(tmp_path, caplog):
     cfg.write_text("[chime]\nsnooze_max_s = 600.0\n")  # a version-1 file: the cap was the chime's
     assert load_config(cfg).monitor.alerts.snooze_max_s == 600.0
     assert any("chime.snooze_max_s is now monitor.alerts.snooze_max_s" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
+def test_snooze_holds_when_a_reload_starts_a_new_monitor(tmp_path, models_dir, broker, face_missing_clip):
+    prefix = "driverwatch/snz2/"
+    sub = Collector(broker.port, prefix + "#")
+    cfg = tmp_path / "driverwatch.toml"
+    cfg.write_text(
+        f'[daemon]\nvehicle_id = "snz2"\nstate_dir = "{tmp_path / "state"}"\nlog_dir = "{tmp_path / "log"}"\n'
+        f'[camera]\ndevice = "{face_missing_clip}"\n'
+        f'[vision]\nmodels_dir = "{models_dir}"\n'
+        f'[monitor.calibration]\ncalibration_s = {CALIBRATION_S}\n'
+        f'[chime]\noutput = "none"\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
+    )
+    record = tmp_path / "inputs.jsonl"
+    daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--record", str(record)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert sub.wait(lambda: sub.last("available") == b"online", 30), "never online"
+        sub.client.publish(prefix + "set/snooze", json.dumps({"minutes": 10, "id": "s2"}), qos=1)
+        assert sub.wait(lambda: any(r.get("id") == "s2" for r in sub.json("command_result")), 10)
+        cfg.write_text(cfg.read_text().replace("[monitor.calibration]", "[monitor]\nmax_gap_s = 0.6\n"
+                                                                        "[monitor.calibration]"))
+        daemon.send_signal(signal.SIGHUP)  # a new monitor (the driver is calibrated again)
+        assert sub.wait(lambda: any(e["kind"] == "face_missing" for e in sub.json("events")), 60), sub.json("events")
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        sub.close()
+    assert "Traceback" not in daemon.stderr.read()
+    drives = [json.loads(line) for line in record.read_text().splitlines() if '"drive"' in line[:10]]
+    assert len(drives) == 2, "the reload did not start a new monitor"
+    start = next(e for e in sub.json("events") if e["kind"] == "face_missing" and e["type"] == "start")
+    assert start["id"].startswith(drives[1]["drive"]["id"])  # raised by the new monitor ...
+    assert start["snoozed"] is True  # ... which kept the snooze
