@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fixtures.broker import PASSWORD, USER
 from fixtures.data import shared_file
 
@@ -80,13 +81,80 @@ def test_serial_ports_configured_present_and_missing(tmp_path):
     master, slave = os.openpty()
     try:
         pty = os.ttyname(slave)
-        ok = check_serial(parse_config({"heart": {"port": pty}}))
-        assert ok[0].status == "OK" and ok[0].item == f"heart sensor {pty}"
+        silent = check_serial(parse_config({"heart": {"port": pty}}), listen_s=0.5)
+        assert silent[0].status == "WARN" and silent[0].item == f"heart sensor {pty}"
+        assert "sent no line" in silent[0].detail
         gone = check_serial(parse_config({"heart": {"port": str(tmp_path / "ttyUSB9")}}))
         assert gone[0].status == "FAIL" and "does not exist" in gone[0].detail
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_no_heart_sensor_configured_is_said():
+    res = check_serial(parse_config({}))
+    assert res[0].line() == "OK   heart sensor: none configured"
+
+
+def _sensor(lines: list[bytes], period: float):
+    """A sensor on a pty sending `lines` every `period` s (its own pacing), until stopped."""
+    import threading
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def run():
+        i = 0
+        while not stop.is_set():
+            try:
+                os.write(master, lines[i % len(lines)] + b"\r\n")
+            except OSError:
+                return
+            i += 1
+            stop.wait(period)
+    threading.Thread(target=run, daemon=True).start()
+    return os.ttyname(slave), lambda: (stop.set(), os.close(master), os.close(slave))
+
+
+@pytest.mark.slow
+def test_a_configured_heart_sensor_is_listened_to_and_its_protocol_named():
+    for lines, period, proto in [([b"72", b"0", b"73", b"71"], 0.25, "bpm"),
+                                 ([b"812", b"790", b"805"], 0.25, "rr"),
+                                 ([str(500 + i % 40).encode() for i in range(100)], 0.004, "raw"),
+                                 ([b'{"hr": 71}'], 0.25, "json")]:
+        dev, close = _sensor(lines, period)
+        try:
+            [res] = [c for c in check_serial(parse_config({"heart": {"port": dev}})) if c.item.startswith("heart")]
+        finally:
+            close()
+        assert res.status == "OK" and f"protocol {proto} (recognised)" in res.detail, res.line()
+    dev, close = _sensor([b"\x01\x02garbage"], 0.1)
+    try:
+        [res] = [c for c in check_serial(parse_config({"heart": {"port": dev}}), listen_s=1.0)
+                 if c.item.startswith("heart")]
+    finally:
+        close()
+    assert res.status == "WARN" and "none valid" in res.detail, res.line()
+
+
+@pytest.mark.slow
+def test_obd_adapter_is_checked(tmp_path):
+    pytest.importorskip("obd")
+    from test_obd import Elm327
+
+    from driverwatch.daemon.check import check_speed
+
+    assert check_speed(parse_config({}), 1.0) == []
+    elm = Elm327(kmh=42)
+    try:
+        [res] = check_speed(parse_config({"speed": {"source": "obd", "obd_port": elm.path}}), 5.0)
+    finally:
+        elm.unplug()
+    assert res.status == "OK" and "42 km/h" in res.detail, res.line()
+    [gone] = check_speed(parse_config({"speed": {"source": "obd", "obd_port": str(tmp_path / "rfcomm0")}}), 1.0)
+    assert gone.status == "FAIL" and "does not exist" in gone.detail
 
 
 def test_broker_problems_are_named(tmp_path, secure_broker, pki):

@@ -66,6 +66,7 @@ def run_checks(config_path=None, timeout: float = 5.0, out=None) -> list[Check]:
     emit(check_cameras(cfg, timeout))
     emit(check_face(cfg, config_path, timeout, results))  # daemon/facecheck.py
     emit(check_serial(cfg))
+    emit(check_speed(cfg, timeout))
     emit(check_audio(cfg, timeout))
     emit(check_broker(cfg, timeout))
     return results
@@ -185,7 +186,49 @@ def check_cameras(cfg, timeout: float) -> list[Check]:
 
 # ---- serial ports -----------------------------------------------------------------------------
 
-def check_serial(cfg) -> list[Check]:
+_LISTEN_S = 4.0  # seconds of a configured heart sensor's lines read to name its protocol
+
+
+def listen_heart(cfg, seconds: float = _LISTEN_S) -> tuple[str, str]:
+    """Read the heart sensor's lines for up to `seconds` through the daemon's parser: (status, detail)."""
+    from driverwatch.errors import DriverwatchError
+    from driverwatch.physio.protocols import LineParser
+    from driverwatch.sources.heart import MAX_LINE, open_port
+
+    try:
+        ser = open_port(cfg.port, cfg.baud)
+    except DriverwatchError as err:
+        return "FAIL", str(err)
+    parser = LineParser(cfg)
+    buf, first, valid = b"", True, 0
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end and not (parser.protocol and valid >= 3):
+            buf += ser.read(max(1, ser.in_waiting))
+            *lines, buf = buf.split(b"\n")
+            buf = buf[-MAX_LINE:]
+            for line in lines:
+                if first:  # joined mid-stream: the first line may be cut
+                    first = False
+                    continue
+                valid += bool(parser.parse(line.rstrip(b"\r"), time.monotonic()))
+    except (OSError, DriverwatchError) as err:
+        return "FAIL", f"read failed: {err}"
+    finally:
+        ser.close()
+    c = parser.counts
+    n = c["lines"]
+    bad = n - c["valid"] - c["empty"]
+    how = "recognised" if cfg.protocol == "auto" else "configured"
+    if not n:
+        return "WARN", (f"opens, but sent no line in {seconds:g} s (sensor powered? right port? "
+                        f"baud {cfg.baud}?)")
+    if parser.protocol is None or not c["valid"]:
+        return "WARN", f"{n} lines, none valid as {parser.protocol or 'any protocol'} ({bad} bad; baud {cfg.baud}?)"
+    return "OK", f"{n} lines, protocol {parser.protocol} ({how}), {c['valid']} valid, {bad} bad"
+
+
+def check_serial(cfg, listen_s: float = _LISTEN_S) -> list[Check]:
     from serial.tools import list_ports
 
     ports = sorted(list_ports.comports(), key=lambda p: p.device)
@@ -199,14 +242,49 @@ def check_serial(cfg) -> list[Check]:
         elif not os.access(configured, os.R_OK | os.W_OK):
             out.append(Check("FAIL", f"heart sensor {configured}", "no permission (add the user to the 'dialout' group)"))
         else:
-            out.append(Check("OK", f"heart sensor {configured}", "present and accessible"))
+            status, detail = listen_heart(cfg.heart, listen_s)
+            out.append(Check(status, f"heart sensor {configured}", detail))
         ports = [p for p in ports if os.path.realpath(p.device) != real]
+    else:
+        out.append(Check("OK", "heart sensor", "none configured"))
+    obd_port = cfg.speed.obd_port if cfg.speed.source == "obd" else None
+    if obd_port:
+        ports = [p for p in ports if os.path.realpath(p.device) != os.path.realpath(obd_port)]
     for p in ports:
         desc = p.description if p.description and p.description != "n/a" else "serial port"
         out.append(Check("OK", f"serial {p.device}", desc + (f" [{p.hwid}]" if p.hwid and p.hwid != "n/a" else "")))
-    if not configured and not ports:
-        out.append(Check("WARN", "serial", "no serial ports found (a heart sensor is optional)"))
     return out
+
+
+def check_speed(cfg, timeout: float) -> list[Check]:
+    """The OBD-II adapter when speed.source = 'obd': it answers and the car reports a speed."""
+    s = cfg.speed
+    if s.source != "obd":
+        return []
+    item = f"OBD adapter {s.obd_port}"
+    if not os.path.exists(s.obd_port):
+        hint = "rfcomm bind done?" if "rfcomm" in s.obd_port else "plugged in?"
+        return [Check("FAIL", item, f"does not exist ({hint})")]
+    if not os.access(s.obd_port, os.R_OK | os.W_OK):
+        return [Check("FAIL", item, "no permission (add the user to the 'dialout' group)")]
+    from driverwatch.errors import DriverwatchError
+    from driverwatch.sources.obd import ObdSpeed
+
+    try:
+        src = ObdSpeed(s.obd_port, s.obd_baud, s.obd_interval_s).start()
+    except DriverwatchError as err:
+        return [Check("FAIL", item, str(err))]
+    try:
+        got = None
+        end = time.monotonic() + max(timeout, 8.0)  # python-OBD's connect alone takes ~3 s (ATZ, ATSP0, 0100)
+        while got is None and time.monotonic() < end:
+            got = src.take()
+            time.sleep(0.1)
+    finally:
+        src.stop()
+    if got is None:
+        return [Check("FAIL", item, f"no speed from the car ({src.last_error or 'no answer'}; ignition on?)")]
+    return [Check("OK", item, f"ELM327 answers, vehicle speed {got.kmh:.0f} km/h")]
 
 
 # ---- audio ------------------------------------------------------------------------------------
