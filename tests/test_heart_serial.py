@@ -68,6 +68,7 @@ def _writer(master: int, chunks: list[bytes]) -> threading.Thread:
     return th
 
 
+@pytest.mark.slow
 def test_garbage_is_counted_and_every_valid_value_parsed():
     rng = random.Random(7)
     valid = [round(rng.uniform(40, 180), 1) for _ in range(500)]

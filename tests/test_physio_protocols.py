@@ -66,6 +66,7 @@ def _replay(tmp_path, *argv):
     return rows, np.loadtxt(beats)
 
 
+@pytest.mark.slow
 def test_replay_of_raw_csv_and_of_an_rr_serial_log_agree(tmp_path):
     path = shared_file("data/ppg/heartpy_data2.csv")
     rows, beats = _replay(tmp_path, "--heart", str(path))
