@@ -7,7 +7,8 @@ the stress state it feeds is announced with a calm cue at most, never the alarm 
 
 Frustration-like activity: per frame each cue's score above the driver's own neutral level (median of
 judged frames over the calibration memory); frames with the jaw moving (speech, yawns), a smile or a
-blink, and `hold_s` after them, are not judged. An episode starts when cues were active for `min_share`
+blink (jaw and smile against their own 20th percentile over all frames), and `hold_s` after them, are not
+judged. An episode starts when cues were active for `min_share`
 of the judged time in the last `window_s`, and ends below `release_share`.
 
 Fused stress: heart arousal (StressMonitor) and the face episode; the level is "elevated" when either
@@ -34,7 +35,8 @@ CUES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 GUARDS = {"jaw": ("jawOpen",), "smile": ("mouthSmileLeft", "mouthSmileRight"), "blink": ("eyeBlinkLeft", "eyeBlinkRight")}
 USED = tuple(n for names, _ in CUES.values() for n in names) + tuple(n for v in GUARDS.values() for n in v)
-NEUTRAL_KEYS = tuple(CUES) + ("jaw", "smile")
+GUARD_NEUTRAL = ("jaw", "smile")
+NEUTRAL_KEYS = tuple(CUES) + GUARD_NEUTRAL
 MAX_STEP_S = 0.5  # a gap between frames counts at most this much
 
 
@@ -48,7 +50,9 @@ class FrustrationDetector:
     def __init__(self, cfg: FrustrationConfig, memory_s: float, ids: EventIds):
         self.cfg = cfg
         self.cond = Condition(ids, "frustration_like")
-        self.neutral = {k: RobustBaseline(50.0, memory_s, 0.2) for k in NEUTRAL_KEYS}
+        # cues: the median of judged frames; guards: a low percentile of all frames (the resting jaw and
+        # smile the face comes back to, even if it talks or smiles most of the time)
+        self.neutral = {k: RobustBaseline(20.0 if k in GUARD_NEUTRAL else 50.0, memory_s, 0.2) for k in NEUTRAL_KEYS}
         self.window = RollingShare(cfg.window_s, cfg.min_observed_share)
         self.learned_s = 0.0
         self.profile: dict[str, float] | None = None
@@ -76,6 +80,13 @@ class FrustrationDetector:
         """A stored neutral face (the driver's profile), used until this drive's own is learnt."""
         self.profile = {k: float(v) for k, v in levels.items() if k in NEUTRAL_KEYS}
 
+    def _guard_levels(self, neutral: dict | None) -> dict[str, float]:
+        out = {}
+        for k in GUARD_NEUTRAL:
+            b = self.neutral[k]
+            out[k] = b.value if len(b) >= 3 else (neutral or {}).get(k, 0.0)
+        return out
+
     def neutral_levels(self) -> dict[str, float] | None:
         if self.learned_s >= self.cfg.neutral_s:
             out = {k: b.value for k, b in self.neutral.items() if b.value is not None}
@@ -93,14 +104,18 @@ class FrustrationDetector:
         neutral = self.neutral_levels()
         judged, hit, acts = False, False, {}
         if vals is not None and all(v is not None for v in vals.values()):
-            n = neutral or {}
-            moving = (vals["jaw"] - n.get("jaw", 0.0) >= c.speech_jaw_open
-                      or vals["smile"] - n.get("smile", 0.0) >= c.smile or vals["blink"] >= c.blink)
+            # the guards' own resting levels are learnt from every frame (a face that smiles at rest
+            # must not read as smiling all the time, or it would never be judged)
+            for k in GUARD_NEUTRAL:
+                self.neutral[k].add(t, vals[k])
+            g = self._guard_levels(neutral)
+            moving = (vals["jaw"] - g["jaw"] >= c.speech_jaw_open
+                      or vals["smile"] - g["smile"] >= c.smile or vals["blink"] >= c.blink)
             if moving:
                 self._excluded_until = t + c.hold_s
             elif t >= self._excluded_until:
                 if not self.cond.active:  # an episode does not teach the neutral face
-                    for k in NEUTRAL_KEYS:
+                    for k in CUES:
                         self.neutral[k].add(t, vals[k])
                     self.learned_s += dt
                 if neutral is not None:
