@@ -203,7 +203,7 @@ def test_ten_minutes_of_normal_driving_raise_no_mind_wandering_notice():
     assert snap["baseline"] and snap["active"] is False and 0.4 < snap["prc"] < 0.95
 
 
-@pytest.mark.parametrize("fps", [10.0, pytest.param(30.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("fps", [5.0, 10.0, pytest.param(30.0, marks=pytest.mark.slow)])
 def test_a_minute_of_fixed_stare_at_the_road_centre_is_one_mind_wandering_notice(fps):
     ev, m = gaze_drive(480.0, stare=(360.0, 60.0), fps=fps)
     mw = kinds(ev, "mind_wandering")

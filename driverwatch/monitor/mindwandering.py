@@ -27,8 +27,10 @@ class MindWanderingDetector:
     def __init__(self, cfg: MindWanderingConfig, memory_s: float, ids: EventIds):
         self.cfg = cfg
         self.cond = Condition(ids, "mind_wandering")
-        self._q: deque[tuple[float, float, bool]] = deque()  # (t, gaze yaw, in centre)
+        self._q: deque[tuple[float, float, bool, float]] = deque()  # (t, gaze yaw, in centre, seconds it stands for)
         self._last_sample = -math.inf
+        self._prev_t: float | None = None
+        self._acc = 0.0  # usable seconds since the last sample
         self._next_step: float | None = None
         self.base_prc = RobustBaseline(50.0, memory_s, _STEP_S)
         self.base_sd = RobustBaseline(50.0, memory_s, _STEP_S)
@@ -39,6 +41,7 @@ class MindWanderingDetector:
 
     def forget(self) -> None:
         self._q.clear()
+        self._prev_t, self._acc = None, 0.0
         self.base_prc.clear()
         self.base_sd.clear()
         self.observed_s, self._next_step, self.state = 0.0, None, None
@@ -52,9 +55,14 @@ class MindWanderingDetector:
         c = self.cfg
         if not c.enabled:
             return []
-        if usable and yaw is not None and pitch is not None and t - self._last_sample >= _PERIOD_S - 1e-9:
-            self._last_sample = t
-            self._q.append((t, yaw, math.hypot(yaw, pitch) <= c.centre_deg))
+        dt = 0.0 if self._prev_t is None else min(max(t - self._prev_t, 0.0), 0.5)
+        self._prev_t = t
+        if usable and yaw is not None and pitch is not None:
+            self._acc += dt
+            if t - self._last_sample >= _PERIOD_S - 1e-9 and self._acc > 0:
+                self._last_sample = t
+                self._q.append((t, yaw, math.hypot(yaw, pitch) <= c.centre_deg, self._acc))
+                self._acc = 0.0
         lo = t - c.window_s
         while self._q and self._q[0][0] < lo:
             self._q.popleft()
@@ -67,13 +75,15 @@ class MindWanderingDetector:
 
     def _judge(self, t: float) -> list[Event]:
         c = self.cfg
-        need = c.min_observed_share * c.window_s / _PERIOD_S
-        if len(self._q) < need:
+        w = np.fromiter((q[3] for q in self._q), float, len(self._q))
+        if w.sum() < c.min_observed_share * c.window_s:  # seconds of gaze, whatever the frame rate
             self.prc = self.sd = self.state = None
             return [self.cond.end(t, {"reason": "unknown: gaze not observed"})] if self.cond.active else []
         yaws = np.fromiter((q[1] for q in self._q), float, len(self._q))
-        self.prc = sum(q[2] for q in self._q) / len(self._q)
-        self.sd = float(yaws.std())
+        centre = np.fromiter((q[2] for q in self._q), float, len(self._q))
+        self.prc = float(np.average(centre, weights=w))
+        mean = np.average(yaws, weights=w)
+        self.sd = float(np.sqrt(np.average((yaws - mean) ** 2, weights=w)))
         base = self.baseline()
         if not self.cond.active:  # a notice does not teach the baseline
             self.observed_s += _STEP_S
