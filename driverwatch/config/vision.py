@@ -18,8 +18,7 @@ class VisionConfig(Section):
         "points incl. iris) + its blendshape model (expression scores such as eyeBlink, browDown, "
         "jawOpen); a closed eye reads closed (lid gap <= 0.25 of open) on 7 of 11 faces measured, "
         "'mesh-iris' on 1 (0.26-0.66 on the others; both miss on faces with glasses and the gray "
-        "one), but the monitor's eye rules are not yet validated on its features and its head "
-        "pitch is up to 7 deg off on one rendered face. "
+        "one); not the default until the scenario suite has been run to the end with it. "
         "'mesh-iris-blendshapes': mesh-iris feeding the blendshape model (expression scores; its "
         "eyeBlink misses closures). Without the bundle the bundle options run as 'mesh-iris' and "
         "expression scores are unknown. Measured: scripts/compare_models.py, scripts/bench_vision.py.",
