@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +17,27 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _evaluate(args: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """scripts/evaluate.py in its own process group, so a timeout also ends its pool's workers
+    (subprocess.run's kill would leave them rendering)."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "evaluate.py"), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 @pytest.mark.slow
 def test_ci_subset_meets_every_must_and_must_not(tmp_path, models_dir):
     cfg = tmp_path / "driverwatch.toml"
     cfg.write_text(f'[vision]\nmodels_dir = "{models_dir}"\n\n[monitor.calibration]\ncalibration_s = 10.0\n')
     report = tmp_path / "evaluation.md"
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--subset", "ci", "--fps", "10", "--jobs", "2",
-         "-c", str(cfg), "-o", str(report)],
-        capture_output=True, text=True, timeout=1800, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    proc = _evaluate(["--subset", "ci", "--fps", "10", "--jobs", "2", "-c", str(cfg), "-o", str(report)],
+                     {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}, 1800)
     text = report.read_text() if report.exists() else ""
     assert proc.returncode == 0, f"{proc.stderr[-1500:]}\n{text[:3000]}"
     verdicts = dict(re.findall(r"^\| (\w+) \| (PASS|\*\*FAIL\*\*) \|", text, re.M))
@@ -60,10 +73,8 @@ def test_faces_subset_runs_on_every_face(tmp_path, models_dir):
     cfg = tmp_path / "driverwatch.toml"
     cfg.write_text(f'[vision]\nmodels_dir = "{models_dir}"\n\n[monitor.calibration]\ncalibration_s = 10.0\n')
     report = tmp_path / "faces.md"
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--subset", "faces", "--faces", "all", "--fps", "10",
-         "--jobs", "2", "-c", str(cfg), "-o", str(report)],
-        capture_output=True, text=True, timeout=2400, env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    proc = _evaluate(["--subset", "faces", "--faces", "all", "--fps", "10", "--jobs", "2", "-c", str(cfg),
+                      "-o", str(report)], {**os.environ, "XDG_CACHE_HOME": str(cache)}, 2400)
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr[-1500:]
     text = report.read_text()
     verdicts = {(s, f): v for s, f, v in re.findall(r"^\| (\w+) \| (\w+) \| (PASS|\*\*FAIL\*\*) \|", text, re.M)}
