@@ -115,9 +115,13 @@ def run_clip(name: str, fps: float | None, look: str, cal: float, work: Path, co
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     replay_s = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"replay failed on {video}: {proc.stderr.strip()[-500:]}")
     header, truth_rows = read_truth(truth_path)
+    if proc.returncode != 0:  # this clip fails with the reason; the others are still scored
+        return {"name": name, "fps": header["fps"], "look": look, "face": face, "header": header, "spans": [],
+                "hits": [], "misses": list(header["must"]), "false": [], "forbidden": [], "ok": False,
+                "error": f"replay exit {proc.returncode}: {proc.stderr.strip()[-300:]}", "render_s": render_s,
+                "replay_s": replay_s, "features": {"yaw": [], "pitch": [], "closure": [], "closed_hit": [],
+                                                    "closed_n": 0}}
     spans = event_spans(read_jsonl(events, "events"))
     res = match(header, spans)
     res.update(name=name, fps=header["fps"], look=look, face=face, header=header, spans=spans, render_s=render_s, replay_s=replay_s,
@@ -179,6 +183,8 @@ def summarise(results: list[dict]) -> str:
         det = ", ".join(f"{s['kind']}@{s['t_start']:.1f}" for s in r["spans"]) or "–"
         miss = ", ".join(f"{m['kind']}@{m['t_start']:.1f}" for m in r["misses"]) or "–"
         forb = ", ".join(f"{s['kind']}@{s['t_start']:.1f}" for s in r["forbidden"]) or "–"
+        if r.get("error"):
+            det = "**" + r["error"].replace("|", "/").replace("\n", " ") + "**"
         lines.append(f"| {r['name']} | {r['face']} | {r['fps']:g} | {r['look']} | {'PASS' if r['ok'] else '**FAIL**'} | "
                      f"{det} | {miss} | {forb} |")
     lines += ["", "## Per event kind", "", "| kind | expected | recall | precision | onset error ms (median / max |abs|) "
