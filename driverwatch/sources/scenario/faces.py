@@ -55,7 +55,7 @@ FACES: dict[str, FaceSource] = {f.name: f for f in (
                "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
                "public domain (US Navy photo); package: Matplotlib licence (PSF-style)",
                "Grace Hopper, US Navy, 1984 (matplotlib sample data)",
-               "woman, 70s, old age, light skin, wrinkled lids, uniform cap"),
+               "woman, 70s, old age, light skin, wrinkled lids, thick-framed glasses, uniform cap"),
     FaceSource("obama", "face_recognition", "1.3.0", "sdist", "tests/test_images/obama.jpg",
                "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
                "public domain (US government work); package: MIT",
