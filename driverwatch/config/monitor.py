@@ -111,12 +111,13 @@ class EyesConfig(Section):
         "not stretch the blink into a microsleep. Shorter dips (landmark noise during a real closure) "
         "do not end it; the microsleep clock stops while the lids are half open.")
     reopen_drop: float = Field(
-        0.15, ge=0.1, le=0.3, title="Half-open lids: rise from the deepest closure",
+        0.2, ge=0.1, le=0.3, title="Half-open lids: rise from the deepest closure",
         description="Lids count as half open only once they have come up this far from the closure's "
         "deepest point (below the blink line alone is not enough): a held closure on a face whose shut "
         "lids read near the line hovers there (rendered glasses face 'henner', mesh + iris: closure "
-        "0.69-0.82 through a 1.5 s microsleep), while relaxed lids after a blink come up by 0.3-0.45 "
-        "(talkingface). At most 0.3, so a real reopening is never missed.")
+        "0.69-0.82 through a 1.5 s microsleep, 0.70-0.89 through a 4 s sleep), while relaxed lids "
+        "after a blink come up by 0.29-0.45 (talkingface). At most 0.3, so a real reopening is never "
+        "missed; at least 0.1, so landmark noise cannot cut a closure.")
     long_blink_s: float = Field(
         0.5, gt=0, le=1.0, title="Long blink",
         description="Seconds: closures at least this long are long blinks (drowsiness sign; normal blinks "
