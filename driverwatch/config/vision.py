@@ -11,14 +11,15 @@ class VisionConfig(Section):
     """Face detection, landmarks and per-frame features (LiteRT)."""
 
     face_model: Literal["mesh-iris", "mesh-iris-blendshapes", "facemesh-v2"] = Field(
-        "mesh-iris",
+        "facemesh-v2",
         title="Face model",
-        description="'mesh-iris': the 468-point mesh + iris model from the mediapipe wheel, no "
-        "expression scores. 'facemesh-v2': the Face Landmarker bundle's FaceMesh V2 (256x256, 478 "
+        description="'facemesh-v2' (default): the Face Landmarker bundle's FaceMesh V2 (256x256, 478 "
         "points incl. iris) + its blendshape model (expression scores such as eyeBlink, browDown, "
-        "jawOpen); a closed eye reads closed (lid gap <= 0.25 of open) on 7 of 11 faces measured, "
-        "'mesh-iris' on 1 (0.26-0.66 on the others; both miss on faces with glasses and the gray "
-        "one); not the default until the scenario suite has been run to the end with it. "
+        "mouthPress, jawOpen, which the frustration-like cues need); a closed eye reads closed (lid gap "
+        "<= 0.25 of open) on 7 of 11 faces measured against 1 for 'mesh-iris' (0.26-0.66 on the "
+        "others; both read glasses and the gray face higher, which the per-driver closed level "
+        "absorbs), at about the cost of mesh + iris. 'mesh-iris': the 468-point mesh + iris model "
+        "from the mediapipe wheel, no expression scores. "
         "'mesh-iris-blendshapes': mesh-iris feeding the blendshape model (expression scores; its "
         "eyeBlink misses closures). Without the bundle the bundle options run as 'mesh-iris' and "
         "expression scores are unknown. Measured: scripts/compare_models.py, scripts/bench_vision.py.",
