@@ -46,7 +46,7 @@ def test_mqtt_carries_affective_kinds_and_scores_only_when_turned_on(broker, tmp
         events.append(Condition(EventIds("drive"), "face_missing").start(239.0, "notice", {}))  # safety: sent
         for e in events:
             sink.publish_event(e.to_json())
-        sink.publish_state(snap)
+        sink.publish_state({**snap, "hr_bpm": 95.0, "rmssd_ms": 25.0})
         sink.publish_stats({"fps": 10.0, "driver": {"stress": snap["stress"], "perclos": 0.1}})
         safety = [e for e in events if e.kind not in AFFECTIVE_KINDS]
         n_events = len(events) if affective else len(safety)
@@ -60,6 +60,7 @@ def test_mqtt_carries_affective_kinds_and_scores_only_when_turned_on(broker, tmp
             assert not got & AFFECTIVE_KINDS
             assert not [w for w in WORDS if w in raw], raw[:400]
             assert "stress" not in sub.json("/state")[-1] and "stress" not in sub.json("/stats")[-1]["driver"]
+            assert "hr_bpm" not in sub.json("/state")[-1] and "rmssd_ms" not in sub.json("/state")[-1]
     finally:
         sink.stop(clean=True)
         sub.close()

@@ -1,5 +1,6 @@
 """`state` on change of a driver-facing field (figures ride along), HR and RMSSD in it, and the
-`stats` heartbeat (state_seq, the moving figures), against a real mosquitto."""
+`stats` heartbeat (state_seq, the moving figures), against a real mosquitto. HR and RMSSD are sent
+only with privacy.affective_telemetry (tests/test_privacy.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_only_driver_facing_fields_make_a_new_state():
 def test_state_on_change_and_the_stats_heartbeat(broker, tmp_path):
     sub = Collector(broker.port, "driverwatch/v1/#")
     sink = _sink(broker.port, tmp_path, state_interval_s=0.1)
+    sink.affective = True  # privacy.affective_telemetry: HR and RMSSD go with the affective estimates
     try:
         sink.publish_state(SNAP)
         assert sub.wait(lambda: len(sub.on("/state")) == 1, 5)

@@ -12,7 +12,7 @@ class PrivacyConfig(Section):
     affective_telemetry: bool = Field(
         False, title="Affective telemetry",
         description="Publish affective events and state over MQTT (kinds stress, frustration_like, "
-        "mind_wandering, calm_suggestion and the `stress` state field). Off: they stay in the local event "
+        "mind_wandering, calm_suggestion, the `stress` state field and the heart figures hr_bpm / rmssd_ms it is made from). Off: they stay in the local event "
         "log and the chimes only. EU AI Act Art. 5(1)(f) prohibits inferring emotions of people at work (a "
         "fleet cab is a workplace) except for medical or safety reasons: turn it on only with a lawful "
         "basis and the drivers informed.")

@@ -37,8 +37,9 @@ BIOMETRIC_KEYS = frozenset({"hr", "rmssd", "sdnn", "pnn50", "lf_hf", "baseline",
 # Affective estimates (stress, frustration-like facial activity, mind-wandering): only with
 # privacy.affective_telemetry; otherwise events of these kinds are not sent and these keys are dropped at
 # any depth of every payload (they stay in the local log and the chimes).
+# The heart figures the arousal estimate is made from (health data) go with them.
 AFFECTIVE_KEYS = frozenset({"stress", "affect", "frustration_like", "mind_wandering", "calm_suggestion",
-                            "stress_score"})
+                            "stress_score", "hr_bpm", "rmssd_ms"})
 MAX_STR = 200
 MAX_LIST = 8
 MAX_OBJECTS = 16
