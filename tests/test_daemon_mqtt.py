@@ -22,6 +22,7 @@ def microsleep_clip(models_dir, tmp_path_factory):
     return video
 
 
+@pytest.mark.slow
 def test_run_publishes_events_state_and_availability(tmp_path, models_dir, broker, microsleep_clip):
     prefix = "driverwatch/test-van/"
     sub = Collector(broker.port, prefix + "#")

@@ -15,6 +15,8 @@ import pytest
 from fixtures.data import shared_file
 from support.util import free_port, read_jsonl, wait_for
 
+pytestmark = pytest.mark.slow  # real daemon processes: seconds per test
+
 SUPPORT = Path(__file__).parent / "support"
 
 

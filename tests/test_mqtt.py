@@ -99,6 +99,7 @@ def test_monitor_snapshot_passes_whole_but_biometrics_stay():
     assert stats["heart"] == {"connected": True} and stats["chime"] == {"ok": True, "last_error": None}
 
 
+@pytest.mark.slow
 def test_state_is_retained_rate_limited_and_only_on_change(broker, tmp_path):
     sub = Collector(broker.port, "driverwatch/v1/state")
     sink = _sink(broker.port, tmp_path, state_interval_s=1.0)

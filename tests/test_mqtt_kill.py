@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from fixtures.broker import Collector
 
 HELPER = Path(__file__).with_name("helper_mqtt_publisher.py")
@@ -25,6 +26,7 @@ def _spawn(port: int, outbox: Path, vehicle: str, count: int) -> subprocess.Pope
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_nothing(broker, tmp_path):
     vehicle = "killtest"
     sub = Collector(broker.port, f"driverwatch/{vehicle}/#")

@@ -27,6 +27,7 @@ def replayed(tmp_path_factory, models_dir):
     return cfg, d
 
 
+@pytest.mark.slow
 def test_replay_is_deterministic(replayed):
     _, d = replayed
     for name in ("frames", "events", "heart"):

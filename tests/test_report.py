@@ -38,6 +38,7 @@ def _write(tmp_path):
     return frames, events
 
 
+@pytest.mark.slow
 def test_png_and_html_show_the_events(tmp_path):
     frames, events = _write(tmp_path)
     png, page = tmp_path / "r.png", tmp_path / "r.html"

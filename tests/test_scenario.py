@@ -76,6 +76,7 @@ def test_frame_rate_changes_sampling_not_the_script():
     assert [e.to_json() for e in a.expect] == [e.to_json() for e in b.expect]
 
 
+@pytest.mark.slow
 def test_render_cached_reuses_the_files(tmp_path):
     v1, t1 = clip.render_cached("microsleep", fps=5, look="ir", cache_dir=tmp_path, calibration_s=1.0)
     mtime = v1.stat().st_mtime_ns
@@ -155,6 +156,7 @@ def _known(request, known: dict) -> None:
         request.applymarker(pytest.mark.xfail(reason=f"{face}: {known[face]}", strict=False))
 
 
+@pytest.mark.slow
 def test_head_pose_follows_the_commanded_yaw_and_pitch(measure, request):
     _known(request, POSE_KNOWN)
     for axis, hi, lo in (("yaw", 40, -40), ("pitch", 25, -25)):
@@ -188,6 +190,7 @@ def test_rendered_sunglasses_make_the_eyes_unobservable(measure):
     assert feats[-1].eye_visibility_left < 0.5 and feats[-1].eye_visibility_right < 0.5
 
 
+@pytest.mark.slow
 def test_render_command_writes_video_and_truth(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "driverwatch", "render", "sleep", "-o", str(tmp_path),
                            "--fps", "5", "--size", "160x120", "--look", "ir"], capture_output=True, text=True)

@@ -15,6 +15,8 @@ from driverwatch.samples import Frame
 from driverwatch.vision.features import eye_aspect_ratio
 from driverwatch.vision.pipeline import FacePipeline
 
+pytestmark = pytest.mark.slow  # runs the real pipeline over real video: seconds per test
+
 REF_PYTHON = REPO / ".venv-ref" / "bin" / "python"
 
 
