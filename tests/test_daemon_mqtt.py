@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from fixtures.broker import Collector
+from support.util import live_config
 
 CALIBRATION_S = 5.0
 
@@ -26,15 +27,7 @@ def microsleep_clip(models_dir, tmp_path_factory):
 def test_run_publishes_events_state_and_availability(tmp_path, models_dir, broker, microsleep_clip):
     prefix = "driverwatch/test-van/"
     sub = Collector(broker.port, prefix + "#")
-    cfg = tmp_path / "driverwatch.toml"
-    cfg.write_text(
-        f'[daemon]\nvehicle_id = "test-van"\nstate_dir = "{tmp_path / "state"}"\nlog_dir = "{tmp_path / "log"}"\n'
-        f'[camera]\ndevice = "{microsleep_clip}"\n'
-        f'[vision]\nmodels_dir = "{models_dir}"\n'
-        f'[monitor.calibration]\ncalibration_s = {CALIBRATION_S}\n'
-        f'[chime]\noutput = "none"\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
-    )
+    cfg = live_config(tmp_path, "test-van", microsleep_clip, models_dir, broker.port, CALIBRATION_S)
     daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run"],
                               stderr=subprocess.PIPE, text=True)
     try:

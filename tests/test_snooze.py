@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from fixtures.broker import Collector
+from support.util import live_config
 
 from driverwatch.config import Config
 from driverwatch.daemon.wiring import Pipeline
@@ -30,15 +31,8 @@ def face_missing_clip(models_dir, tmp_path_factory):
 def test_snoozed_notice_reaches_log_and_mqtt_marked(tmp_path, models_dir, broker, face_missing_clip):
     prefix = "driverwatch/snz/"
     sub = Collector(broker.port, prefix + "#")
-    cfg = tmp_path / "driverwatch.toml"
-    cfg.write_text(
-        f'[daemon]\nvehicle_id = "snz"\nstate_dir = "{tmp_path / "state"}"\nlog_dir = "{tmp_path / "log"}"\n'
-        f'[camera]\ndevice = "{face_missing_clip}"\n'
-        f'[vision]\nmodels_dir = "{models_dir}"\n'
-        f'[monitor.calibration]\ncalibration_s = {CALIBRATION_S}\n'
-        f'[chime]\noutput = "wav"\nwav_path = "{tmp_path / "chimes.wav"}"\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nstate_interval_s = 0.2\n'
-    )
+    cfg = live_config(tmp_path, "snz", face_missing_clip, models_dir, broker.port, CALIBRATION_S,
+                      chime=f'output = "wav"\nwav_path = "{tmp_path / "chimes.wav"}"', mqtt="state_interval_s = 0.2\n")
     daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run"],
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -94,15 +88,7 @@ def test_the_old_chime_snooze_cap_is_migrated(tmp_path, caplog):
 def test_snooze_holds_when_a_reload_starts_a_new_monitor(tmp_path, models_dir, broker, face_missing_clip):
     prefix = "driverwatch/snz2/"
     sub = Collector(broker.port, prefix + "#")
-    cfg = tmp_path / "driverwatch.toml"
-    cfg.write_text(
-        f'[daemon]\nvehicle_id = "snz2"\nstate_dir = "{tmp_path / "state"}"\nlog_dir = "{tmp_path / "log"}"\n'
-        f'[camera]\ndevice = "{face_missing_clip}"\n'
-        f'[vision]\nmodels_dir = "{models_dir}"\n'
-        f'[monitor.calibration]\ncalibration_s = {CALIBRATION_S}\n'
-        f'[chime]\noutput = "none"\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
-    )
+    cfg = live_config(tmp_path, "snz2", face_missing_clip, models_dir, broker.port, CALIBRATION_S)
     record = tmp_path / "inputs.jsonl"
     daemon = subprocess.Popen([sys.executable, "-m", "driverwatch", "-c", str(cfg), "run", "--record", str(record)],
                               stderr=subprocess.PIPE, text=True)

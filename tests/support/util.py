@@ -46,3 +46,18 @@ def read_jsonl(path: str | Path) -> list[dict]:
         if line.strip() and line.endswith("\n"):
             rows.append(json.loads(line))
     return rows
+
+
+def live_config(tmp_path: Path, vehicle: str, camera, models_dir, broker_port: int, calibration_s: float,
+                chime: str = 'output = "none"', mqtt: str = "") -> Path:
+    """A config for `driverwatch run` against a test broker: files under tmp_path, a short calibration."""
+    cfg = tmp_path / "driverwatch.toml"
+    cfg.write_text(
+        f'[daemon]\nvehicle_id = "{vehicle}"\nstate_dir = "{tmp_path / "state"}"\nlog_dir = "{tmp_path / "log"}"\n'
+        f'[camera]\ndevice = "{camera}"\n'
+        f'[vision]\nmodels_dir = "{models_dir}"\n'
+        f'[monitor.calibration]\ncalibration_s = {calibration_s}\n'
+        f'[chime]\n{chime}\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\n{mqtt}'
+    )
+    return cfg
