@@ -9,6 +9,8 @@ from fixtures.data import shared_file
 from support import util
 from support.util import read_jsonl as rows
 
+from driverwatch.errors import InputError
+
 
 def run_cli(*args):
     return util.run_cli(*args, timeout=300, check=True)
@@ -49,3 +51,24 @@ def test_monitor_on_saved_frames_gives_the_same_events(replayed):
 def test_replay_needs_an_input(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "driverwatch", "replay"], capture_output=True, text=True)
     assert proc.returncode == 64 and "needs a VIDEO" in proc.stderr
+
+
+def test_read_ahead_keeps_every_frame_in_order_and_raises_the_readers_error_in_place():
+    import threading
+
+    from driverwatch.sources.video import read_ahead
+
+    def frames():
+        yield from range(50)
+        raise InputError("video truncated or corrupt")
+
+    got = []
+    with pytest.raises(InputError, match="truncated"):
+        for f in read_ahead(frames(), depth=2):
+            got.append(f)
+    assert got == list(range(50))
+    # a consumer that stops early ends the reader too
+    it = read_ahead(iter(range(10**6)), depth=2)
+    assert next(it) == 0
+    it.close()
+    assert not [t for t in threading.enumerate() if t.name == "replay-decode"]

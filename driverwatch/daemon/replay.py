@@ -70,14 +70,14 @@ def read_frames_file(path: str | Path) -> Iterator[FaceFeatures]:
 def vision_features(path, cfg, fps: float = 30.0, progress: bool | None = None) -> Iterator[tuple[FaceFeatures, dict]]:
     """Per-frame features (and stage timings) of a recording, through the live vision pipeline."""
     from driverwatch.daemon.progress import Progress
-    from driverwatch.sources.video import open_recording
+    from driverwatch.sources.video import open_recording, read_ahead
     from driverwatch.vision.pipeline import FacePipeline
 
     source = open_recording(path, fps=fps)
     pipe = FacePipeline(cfg.vision)
     bar = Progress(len(source), "replay", enabled=progress)
     try:
-        for frame in source:
+        for frame in read_ahead(source):
             res = pipe.process(frame)
             yield res.features, res.timings
             bar.update()

@@ -115,3 +115,50 @@ def open_recording(path: str | Path, fps: float = 30.0) -> VideoFile | ImageSequ
     if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSequence(p, fps)
     return VideoFile(p)
+
+
+def read_ahead(frames, depth: int = 4) -> Iterator[Frame]:
+    """Decode the next frames on a thread while the caller works on this one (decoding releases the
+    GIL). Lossless, unlike the live camera's newest-frame-wins: a replay must see every frame, so the
+    queue is bounded and the reader waits. The reader's errors are raised here, in order."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def reader():
+        try:
+            for f in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(f, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = done
+        except BaseException as err:  # handed to the consumer
+            item = err
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    t = threading.Thread(target=reader, name="replay-decode", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
