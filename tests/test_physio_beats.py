@@ -152,10 +152,6 @@ def test_drive17b_stress_is_higher_while_driving_than_in_the_final_rest(drive17b
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the HR of every beat (issue 10 defect 9; reference-beat medians: drive 76.3, rest at 11-20 min "
-                   "70.7, rest at 20-25 min 66.1 bpm) puts the first rest 7 % above the stored baseline: about half of it "
-                   "reads elevated and 63 % of the drive; the stress rules need re-tuning to the unbiased HR",
-                   strict=False)
 def test_drive17b_levels_against_a_resting_baseline(drive17b_feats):
     """A stored resting baseline (4 min of good features from the last 5 min of rest, 20.4-25.4 min) marks most of the
     drive as elevated or high, and the rest at 11.2-20 min (not used for it) mostly as normal."""
@@ -177,8 +173,9 @@ def test_drive17b_levels_against_a_resting_baseline(drive17b_feats):
             levels["drive"].append(sm.level != "normal")
         elif 11.2 * 60 < hf.t < 20 * 60:
             levels["rest"].append(sm.level != "normal")
-    assert np.mean(levels["drive"]) > 0.7
-    assert np.mean(levels["rest"]) < 0.2
+    # the rest's score jitters +-0.25 around the hysteresis line: a level is left once it held 80 % of 30 s
+    assert np.mean(levels["drive"]) > 0.7, np.mean(levels["drive"])
+    assert np.mean(levels["rest"]) < 0.2, np.mean(levels["rest"])
     starts = [e for e in events if e.kind == "stress" and e.type == "start"]
     assert starts and starts[0].t < 10.1 * 60
     assert all(e.evidence["baseline_hr"] == pytest.approx(learn.baseline_hr, abs=1e-3) for e in starts)

@@ -113,6 +113,28 @@ def test_stress_level_needs_persistence_and_is_unknown_on_poor_signal():
     assert [(e.kind, e.type) for e in ev] == [("sensor_lost", "start")]
 
 
+def test_a_level_is_left_when_the_score_stays_below_its_line_for_most_of_the_time():
+    """A score jittering around the hysteresis line (a real rest: +-0.25) leaves `elevated` once it has been
+    below the line for `persist_share` of `min_duration_s`; brief returns above it do not restart the count."""
+    cfg = StressConfig(calibration_s=60, min_duration_s=20, persist_share=0.8)
+    sm = StressMonitor(cfg, EventIds("d"))
+    _feed(sm, 0, 61, hr=70.0, rmssd=None)
+    _feed(sm, 61, 90, hr=80.0, rmssd=None)  # +14 %: elevated
+    assert sm.level == "elevated"
+    events = []
+    for i, t in enumerate(range(90, 130)):  # 3 s of every 10 just above the leaving line (score 0.7)
+        hr = 75.0 if i % 10 in (0, 5) else 72.0  # score 0.71 or 0.29: off the candidate 20 % of the time
+        events += sm.update(HeartFeatures(t=float(t), hr=hr, quality=1.0))
+    ends = [e for e in events if e.kind == "stress" and e.type == "end"]
+    assert sm.level == "normal" and len(ends) == 1 and ends[0].t_end == 91.0, (sm.level, ends)
+    strict = StressMonitor(cfg.model_copy(update={"persist_share": 1.0}), EventIds("d"))
+    _feed(strict, 0, 61, hr=70.0, rmssd=None)
+    _feed(strict, 61, 90, hr=80.0, rmssd=None)
+    for i, t in enumerate(range(90, 130)):
+        strict.update(HeartFeatures(t=float(t), hr=75.0 if i % 10 in (0, 5) else 72.0, quality=1.0))
+    assert strict.level == "elevated"  # every sample must agree: the jitter holds the level
+
+
 def test_drowsiness_support_is_a_flag_never_an_event():
     sm = StressMonitor(StressConfig(calibration_s=30), EventIds("d"))
     _feed(sm, 0, 32, hr=70.0, rmssd=50.0)  # calibrated at 30 s, then judged

@@ -51,6 +51,12 @@ class StressConfig(Section):
         30.0, ge=0, le=600, title="Minimum duration",
         description="Seconds a new level must persist before it is reported (and an event is sent). HRV "
         "features are 60 s windows, so shorter changes are mostly noise.")
+    persist_share: float = Field(
+        0.8, ge=0.5, le=1, title="Persistence share",
+        description="Share of `min_duration_s` the new level must hold for it to be confirmed; a candidate "
+        "is dropped once it has been off for more than the rest. 1.0 = every sample (a score jittering "
+        "around the hysteresis line then never leaves a level: drivedb drive17b's first rest, +-0.25 per "
+        "minute, stayed reported elevated for 5 min with no sample above the elevated line).")
     drowsy_hr_fall: float = Field(
         0.05, ge=0, le=1, title="Drowsiness support: HR fall",
         description="Relative HR fall below baseline (0.05 = -5 %) which, together with an RMSSD rise, is "

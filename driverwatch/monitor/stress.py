@@ -10,7 +10,7 @@ uses the awake reference instead (the profile, else the drive's first stretch).
 Score: the mean of the HR rise and the RMSSD fall relative to the baseline, each divided by its
 "elevated" threshold (HR alone when the sensor gives no beats), so 1.0 is the elevated line; "high"
 uses the high thresholds the same way. A level is entered at its line, left `hysteresis` below it, and
-reported only after it persisted `min_duration_s` (a move down counts on through lower levels).
+reported once it held `persist_share` of `min_duration_s` (a move down counts on through lower levels).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class StressMonitor:
         self._held = "normal"  # last known level (kept through unknown stretches for hysteresis)
         self._cand: str | None = None
         self._cand_t = 0.0
+        self._cand_off = 0.0  # seconds since _cand_t the target was not on the candidate's side
         self._prev_t: float | None = None
         self._unknown_since: float | None = None
         self.last: HeartFeatures | None = None
@@ -171,13 +172,7 @@ class StressMonitor:
         self.drowsy_support = (None if hf.rmssd is None or not ref_rm else
                                bool(hf.hr / ref_hr - 1.0 <= -c.drowsy_hr_fall
                                     and hf.rmssd / ref_rm - 1.0 >= c.drowsy_rmssd_rise))
-        target = self._target()
-        if target == self._held:
-            self._cand = None
-        elif self._cand is None or (_RANK[target] > _RANK[self._held]) != (_RANK[self._cand] > _RANK[self._held]):
-            self._cand, self._cand_t = target, hf.t
-        elif abs(_RANK[target] - _RANK[self._held]) < abs(_RANK[self._cand] - _RANK[self._held]):
-            self._cand = target  # still on the same side: the persistence counts on, to the nearer level
+        self._step_candidate(self._target(), hf.t, step)
         changed_at = hf.t
         if self._cand is not None and hf.t - self._cand_t >= c.min_duration_s:
             self._held, self._cand, changed_at = self._cand, None, self._cand_t
@@ -196,6 +191,21 @@ class StressMonitor:
         elif self.stress.active:  # ended when the lower level began (it was confirmed only now)
             events.append(self.stress.end(hf.t, {"level": self.level, **evidence}, t_end=changed_at))
         return events
+
+    def _step_candidate(self, target: str, t: float, step: float) -> None:
+        """Track the level the score points to: a candidate is kept through short spells off its side
+        (up to `1 - persist_share` of `min_duration_s`) and starts afresh after longer ones."""
+        held, cand = _RANK[self._held], self._cand
+        up = _RANK[target] > held
+        if cand is not None and target != self._held and up == (_RANK[cand] > held):
+            if abs(_RANK[target] - held) < abs(_RANK[cand] - held):
+                self._cand = target  # still on the same side: the persistence counts on, to the nearer level
+            return
+        if cand is not None:
+            self._cand_off += step
+            if self._cand_off <= (1.0 - self.cfg.persist_share) * self.cfg.min_duration_s + 1e-9:
+                return
+        self._cand, self._cand_t, self._cand_off = (None, t, 0.0) if target == self._held else (target, t, 0.0)
 
     def _target(self) -> str:
         h = 1.0 - self.cfg.hysteresis
