@@ -10,7 +10,7 @@ from test_affect import drive, frown
 from driverwatch.config import Config, parse_config
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.monitor.events import SEVERITY_RANK, Condition, EventIds
-from driverwatch.monitor.remedies import AFFECTIVE_KINDS
+from driverwatch.monitor.remedies import AFFECTIVE_KINDS, AUTOMATION_KINDS
 from driverwatch.samples import HeartFeatures
 from driverwatch.sinks.mqtt import MqttSink
 
@@ -42,9 +42,11 @@ def test_mqtt_carries_affective_kinds_and_scores_only_when_turned_on(broker, tmp
                     "v1", tmp_path / "state", affective=affective)
     sink.start()
     try:
-        events = [e for e in events if SEVERITY_RANK[e.severity] >= sink.min_rank]  # mqtt.min_severity
-        events.append(Condition(EventIds("drive"), "face_missing").start(239.0, "notice", {}))  # safety: sent
-        for e in events:
+        # mqtt.min_severity (notice) keeps the info events on the device, except those for automations
+        every = [*events, Condition(EventIds("drive"), "face_missing").start(239.0, "notice", {})]  # safety: sent
+        events = [e for e in every if SEVERITY_RANK[e.severity] >= sink.min_rank or e.kind in AUTOMATION_KINDS]
+        assert len(events) < len(every)  # there are info events to leave out
+        for e in every:
             sink.publish_event(e.to_json())
         sink.publish_state({**snap, "hr_bpm": 95.0, "rmssd_ms": 25.0})
         sink.publish_stats({"fps": 10.0, "driver": {"stress": snap["stress"], "perclos": 0.1}})
@@ -54,7 +56,7 @@ def test_mqtt_carries_affective_kinds_and_scores_only_when_turned_on(broker, tmp
         raw = b"".join(p for _, p, _ in sub.messages)
         got = {e["kind"] for e in sub.json("/events")}
         if affective:
-            assert "stress" in got and got == {e.kind for e in events}
+            assert {"stress", "calm_suggestion"} <= got and got == {e.kind for e in events}  # the calm cue's info too
             assert sub.json("/state")[-1]["stress"] == snap["stress"] == "high"
         else:
             assert not got & AFFECTIVE_KINDS

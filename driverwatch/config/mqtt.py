@@ -136,7 +136,8 @@ class MqttConfig(Section):
         description="Events below this severity are neither sent nor queued in the outbox; the local event "
         "log keeps every event. 'notice' leaves out the info events (every blink, long blink, yawn): at 15-20 "
         "blinks a minute they are ~25 000 messages a day per vehicle, each a QoS-1 message on mobile data and "
-        "an SQLite commit on the SD card, and they tell a fleet operator nothing the drowsiness alerts do not.",
+        "an SQLite commit on the SD card, and they tell a fleet operator nothing the drowsiness alerts do not. "
+        "The remedies' automation events (calm_suggestion, break_suggestion) are sent whatever this is.",
     )
     qos: Literal[1, 2] = Field(
         1, title="Event QoS",

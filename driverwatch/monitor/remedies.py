@@ -21,6 +21,10 @@ RULES = (
      "2023/2590 asks the system to recommend a break"),
 )
 AFFECTIVE_KINDS = frozenset({"stress", "frustration_like", "mind_wandering", "calm_suggestion"})
+# Events meant for in-car automations: sent whatever `mqtt.min_severity` is (a calm suggestion is
+# `info` so that it never chimes, yet an automation must receive it); affective ones still only with
+# `privacy.affective_telemetry`.
+AUTOMATION_KINDS = frozenset(rule[1] for rule in RULES)
 
 
 class Remedies:

@@ -2,7 +2,8 @@
 
 Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
   available       "online" (retained) after connect; "offline" is the last will; "stopped" on a clean stop
-  events          monitor events of at least `mqtt.min_severity`, QoS 1, in order, from the outbox;
+  events          monitor events of at least `mqtt.min_severity` and the remedies' automation events
+                  (calm_suggestion, break_suggestion), QoS 1, in order, from the outbox;
                   late ones carry delayed/delay_s
   state           compact driver-state snapshot, retained, when a driver-facing field changes
                   (telemetry.STATE_CHANGE_KEYS), at most once per state_interval_s; numbered `state_seq`
@@ -40,6 +41,7 @@ from driverwatch.clock import utc_now_iso
 from driverwatch.config.mqtt import MqttConfig
 from driverwatch.errors import ConfigError
 from driverwatch.monitor.events import SEVERITY_RANK, Event
+from driverwatch.monitor.remedies import AUTOMATION_KINDS
 from driverwatch.ratelimit import RateLimitedLog
 from driverwatch.sinks.commands import CommandError, parse_command
 from driverwatch.sinks.discovery import discovery_config, discovery_topic
@@ -153,8 +155,8 @@ class MqttSink:
 
     def publish_event(self, event: dict) -> int | None:
         """Queue one event (Event.to_json() + extras); returns its outbox seq, None if it was dropped
-        or is below `mqtt.min_severity`."""
-        if SEVERITY_RANK.get(event.get("severity"), 0) < self.min_rank:
+        or is below `mqtt.min_severity` (automation events, remedies.AUTOMATION_KINDS, always go)."""
+        if SEVERITY_RANK.get(event.get("severity"), 0) < self.min_rank and event.get("kind") not in AUTOMATION_KINDS:
             return None
         payload, dropped = event_payload(event, self.affective)
         if payload is None:  # an affective event, kept on the device
