@@ -22,10 +22,13 @@ FACE_WIDTH_CM = 14.0
 # A full yawn: the jaw rotates ~25 degrees (incisal opening ~45 mm), the lip corners draw in
 # towards an oval (~30 % narrower), the upper lip lifts a few mm. Speech opens the jaw a little
 # and keeps the corners, so the pinch grows with jaw**2 (negligible at speech-sized openings).
-JAW_MAX_DEG = 28.0
-LIP_PINCH = 0.4  # share of the mouth's half-width the corners move in at jaw = 1
+JAW_MAX_DEG = 20.0
+JAW_PIVOT = (3.8, -6.0)  # jaw joints: cm above the lip line, cm behind the canonical origin
+JAW_SLIDE_CM = np.array([0.0, -0.6, 1.2])  # the mandible's slide (down, forward) at jaw = 1
+LIP_PINCH = 0.3  # share of the mouth's half-width the corners move in at jaw = 1
 LIP_LIFT_CM = 0.5  # upper lip rise at jaw = 1
 NOISE_BANK = 6  # noise fields per renderer, each frame takes one at a random offset
+MOUTH_BGR, TONGUE_BGR, TEETH_BGR = (22, 16, 34), (38, 34, 78), (170, 180, 190)
 PIVOT = np.array([0.0, -3.0, -3.0])  # head rotation centre (cm, canonical frame): behind the face
 
 
@@ -85,24 +88,30 @@ class Renderer:
         self.base[up], self.base[lo] = mid, mid
         self.mouth_y = float(mid[:, 1].mean())
         self.mouth_half_w = float(abs(v[308, 0] - v[78, 0]) / 2)
-        # jaw weights: the chin moves rigidly with the jaw; around the mouth the weights open the
-        # lips as an oval (e = half-ellipse profile across the mouth): the lower lip follows the jaw
-        # fully at the centre, the corners half way, the upper lip stays at the centre.
+        # The jaw: the mandible (lower lip, chin, jawline) turns rigidly about the jaw joints (in
+        # front of the ears, level with the cheekbones, `JAW_PIVOT`) and slides forward a little
+        # (the condyles ride onto the eminence at wide opening), so the lower lip and the chin drop
+        # together and the face lengthens; the cheeks beside and above the mouth corners stretch
+        # between. The lower lip moves fully across its width (the opening is an oval, not a V),
+        # the corners half way; the upper lip stays, lifting a little at its centre.
         b = self.base
         hw, dy = self.mouth_half_w, b[:, 1] - self.mouth_y
         e = np.sqrt(np.clip(1 - (b[:, 0] / hw) ** 2, 0, 1))
-        side = np.clip(1.0 - (np.abs(b[:, 0]) - hw) / 2.5, 0, 1)
         upper = dy > 1e-6
         upper[lo], upper[up] = False, True
-        w_up = 0.5 * (1 - e * e) * np.clip(1 - dy / 1.0, 0, 1)
-        w_lo = 1 - 0.5 * (1 - e) * np.clip(1 + dy / 1.5, 0, 1)
-        self.jaw_w = np.where(upper, w_up, w_lo) * side
-        self.jaw_pivot = np.array([0.0, self.mouth_y + 2.5, -4.0])  # near the jaw joints
-        # lip-corner pinch: full on the lips, fading over 2 cm into the cheeks and 2.2 cm up/down
         dx = np.clip(np.abs(b[:, 0]) - hw, 0, None)
+        below = np.clip(-dy / (0.4 + 0.5 * dx), 0, 1)  # under the line from the corners out to the jaw angles
+        w = np.where(upper, 0.0, np.maximum(below, np.clip(0.5 + 0.5 * e, 0, 1) * (dx <= 0)))
+        w[lo] = np.clip(0.5 + 0.5 * e[lo] ** 0.5, 0, 1)
+        w[fm.LIP_CORNERS] = 0.5
+        self.jaw_w = w
+        self.jaw_pivot = np.array([0.0, self.mouth_y + JAW_PIVOT[0], JAW_PIVOT[1]])
+        # lip-corner pinch: full on the lips, fading over 2 cm into the cheeks and 2.2 cm up/down
         self.pinch_w = np.clip(1 - dx / 2.0, 0, 1) * np.clip(1 - np.abs(dy) / 2.2, 0, 1)
         # upper-lip lift at the centre, fading out 1.2 cm above the lip line
         self.lift_w = upper * e * np.clip(1 - dy / 1.2, 0, 1)
+        # a yawn undoes the photo's smile: corners raised above the lip line come down to it
+        self.unsmile_cm = max(0.0, float(b[fm.LIP_CORNERS, 1].mean()) - self.mouth_y)
         self._expression_weights()
         self.lid_target = []
         for e in range(2):  # closed lid rests just above the lower lid
@@ -176,9 +185,9 @@ class Renderer:
             a = -math.radians(JAW_MAX_DEG * s.jaw)
             r = rotation(0, math.degrees(a), 0)
             rel = v - self.jaw_pivot
-            v += self.jaw_w[:, None] * ((rel @ r.T + self.jaw_pivot) - v)
+            v += self.jaw_w[:, None] * ((rel @ r.T + self.jaw_pivot) - v + s.jaw * JAW_SLIDE_CM)
             v[:, 0] *= 1 - LIP_PINCH * s.jaw**2 * self.pinch_w
-            v[:, 1] += LIP_LIFT_CM * s.jaw * self.lift_w
+            v[:, 1] += LIP_LIFT_CM * s.jaw * self.lift_w - self.unsmile_cm * s.jaw * self.pinch_w
         return v
 
     def _pose(self, s: State, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -273,27 +282,37 @@ class Renderer:
         return max(0, lo[0]), max(0, lo[1]), min(self.w, hi[0]), min(self.h, hi[1])
 
     def _mouth(self, img, v_posed) -> None:
-        """The oral cavity behind the lips' hole: dark, with the tips of the upper teeth under the
-        upper lip and the tongue low in the opening, both dim (shadowed inside the mouth). A
+        """The oral cavity behind the lips' hole, dark and shadowed: the upper teeth's edges under the
+        upper lip, the lower teeth's above the lower lip and the tongue between them, all dim. A
         brighter, busier interior reads to the face model as lips and shrinks the measured gap."""
         up, _ = self._project(v_posed[fm.LIP_UPPER_INNER])
         lo, _ = self._project(v_posed[fm.LIP_LOWER_INNER])
         ring = np.concatenate([up, lo[-2:0:-1]])
         pts = (ring * 16).astype(np.int32)
-        cv2.fillPoly(img, [pts], (20, 15, 30), cv2.LINE_AA, 4)
+        cv2.fillPoly(img, [pts], MOUTH_BGR, cv2.LINE_AA, 4)
         gap = float(np.max(lo[:, 1] - up[:, 1]))
         if gap <= 2:
             return
-        w = cv2.boundingRect(ring.astype(np.float32))[2]
-        layer = img.copy()
-        tongue = (np.array([(up[0, 0] + up[-1, 0]) / 2, lo[5, 1] + 0.15 * gap]) * 16).astype(np.int32).tolist()
-        cv2.ellipse(layer, tongue, (int(w * 5), int(gap * 3)), 0, 180, 360, (40, 36, 80), -1, cv2.LINE_AA, 4)
-        teeth = np.concatenate([up[3:-3], up[-4:2:-1] + [0, min(0.1 * gap, 0.05 * w)]])
-        cv2.fillPoly(layer, [(teeth * 16).astype(np.int32)], (185, 192, 200), cv2.LINE_AA, 4)
-        mask = np.zeros(img.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [pts], 255, cv2.LINE_8, 4)
+        x0, y0, x1, y1 = self._box(ring, 2)
+        if x1 <= x0 or y1 <= y0:
+            return
+        off = np.array([x0, y0])
+        sub = img[y0:y1, x0:x1]
+        w = float(np.ptp(ring[:, 0]))
+        layer = sub.copy()
+        u, l_ = up - off, lo - off
+        tongue = (np.array([(u[0, 0] + u[-1, 0]) / 2, l_[5, 1] - 0.05 * gap]) * 16).astype(np.int32).tolist()
+        cv2.ellipse(layer, tongue, (int(w * 5.5), int(gap * 4)), 0, 180, 360, TONGUE_BGR, -1, cv2.LINE_AA, 4)
+        t_up = min(0.12 * gap, 0.07 * w)
+        teeth = np.concatenate([u[2:-2], u[-3:1:-1] + [0, t_up]])
+        cv2.fillPoly(layer, [(teeth * 16).astype(np.int32)], TEETH_BGR, cv2.LINE_AA, 4)
+        t_lo = min(0.08 * gap, 0.05 * w)
+        teeth = np.concatenate([l_[3:-3], l_[-4:2:-1] - [0, t_lo]])
+        cv2.fillPoly(layer, [(teeth * 16).astype(np.int32)], tuple(int(0.7 * c) for c in TEETH_BGR), cv2.LINE_AA, 4)
+        mask = np.zeros(sub.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [pts - off * 16], 255, cv2.LINE_8, 4)
         m = mask > 0
-        img[m] = layer[m]
+        sub[m] = layer[m]
 
     def _frame_uv(self, s: State) -> np.ndarray:
         uv = self.uv
