@@ -36,6 +36,8 @@ def test_run_publishes_events_state_and_availability(tmp_path, models_dir, broke
         assert sub.wait(lambda: any(r.get("id") == "c1" for r in sub.json("command_result")), 10)
         result = next(r for r in sub.json("command_result") if r.get("id") == "c1")
         assert result["ok"] is True, result
+        sub.client.publish(prefix + "set/driver", json.dumps({"driver": "anna", "id": "c2"}), qos=1)
+        assert sub.wait(lambda: any(r.get("id") == "c2" and r["ok"] for r in sub.json("command_result")), 10)
         sub.client.publish(prefix + "set/open_doors", "{}", qos=1)  # not a command: rejected, not run
 
         def microsleep():
@@ -45,6 +47,7 @@ def test_run_publishes_events_state_and_availability(tmp_path, models_dir, broke
         ev = microsleep()[0]
         assert ev["id"].endswith(":microsleep:1") and ev["schema"] >= 1 and ev["time"].endswith("Z")
         assert ev["severity"] in ("warning", "critical")
+        assert ev["driver"] == "anna"  # the driver set/driver selected, for the fleet's attribution
         states = sub.json("state")
         assert states and "drowsiness" in json.dumps(states[-1])
         # privacy: nothing that looks like an image or a raw signal crosses the network

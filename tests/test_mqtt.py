@@ -341,3 +341,30 @@ def test_mqtt_311_and_offline_on_unclean_stop(broker, tmp_path):
         assert sub.wait(lambda: sub.last("/available") == b"offline", 3)
     assert len(sub.on("/events")) == 2
     sub.close()
+
+
+def test_events_carry_the_driver_at_the_wheel_when_they_were_queued(broker, tmp_path):
+    sub = Collector(broker.port, "driverwatch/v1/#")
+    sink = MqttSink(MqttConfig(host="127.0.0.1", port=broker.port, state_interval_s=0.1, **FAST), "v1",
+                    tmp_path / "state")
+    try:
+        sink.publish_event(_event(0))  # queued (not yet sent: not started) before a driver was selected
+        sink.set_driver("anna")
+        sink.publish_event(_event(1))
+        sink.publish_state({"attention": "on_road"})
+        sink.start()
+        assert sub.wait(lambda: len(sub.on("/events")) == 2 and sub.on("/state"))
+        sink.set_driver("ben")
+        sink.publish_event(_event(2))
+        sink.set_driver(None)  # no profile selected
+        sink.publish_event(_event(3))
+        sink.publish_state({"attention": "on_road"})  # only the driver changed: a new state
+        assert sub.wait(lambda: len(sub.on("/events")) == 4 and len(sub.on("/state")) == 2)
+        drivers = {e["id"].split(":")[0]: e.get("driver") for e in sub.json("/events")}
+        assert drivers == {"drive0": None, "drive1": "anna", "drive2": "ben", "drive3": None}
+        assert "driver" not in sub.json("/events")[0] and "driver" not in sub.json("/events")[3]
+        states = sub.json("/state")
+        assert states[0]["driver"] == "anna" and "driver" not in states[1]
+    finally:
+        sink.stop()
+        sub.close()

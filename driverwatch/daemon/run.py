@@ -136,6 +136,7 @@ class Daemon:
         from driverwatch.profiles import DriverProfiles
 
         self.profiles = DriverProfiles(cfg)
+        self._tell_driver()
         self.pipeline = self._build_pipeline(cfg, self.sinks)
         self.live.announce(cfg, getattr(self.sinks.get("eventlog"), "path", None), self.sinks.get("mqtt"),
                            self.sinks.get("web"))
@@ -225,6 +226,7 @@ class Daemon:
                                       lambda c, s=spec: self._build_sink(s, c), new)
                 self.sinks.parts[spec.name] = part
                 kept |= set() if ok else spec.sections & changed
+        self._tell_driver()  # a rebuilt sink starts without the driver
         notifier.watchdog(force=True)
         self.cfg = new.model_copy(update={k: getattr(self.cfg, k) for k in kept})
         log.info("config reloaded; changed sections: %s%s", ", ".join(sorted(changed - kept)),
@@ -342,6 +344,7 @@ class Daemon:
                 seconds = float(cmd.get("seconds", 0.0))
                 if name == "driver":
                     applied = self.profiles.switch(self.pipeline, now, cmd.get("driver"))
+                    self._tell_driver()
                 else:
                     applied = self.pipeline.command(now, name, seconds)
                 if name == "snooze":  # the monitor's cap may have shortened it: say what holds
@@ -349,6 +352,11 @@ class Daemon:
                 if hasattr(source, "command_result"):
                     source.command_result(cmd, applied)
                 log.info("command %s applied%s", name, f": {applied}" if applied else "")
+
+    def _tell_driver(self) -> None:
+        """The driver at the wheel to the sinks that stamp it on what they send (MQTT `driver`)."""
+        if self.sinks and self.profiles:
+            self.sinks.call("set_driver", self.profiles.driver)
 
     def _publish_stats(self, uptime: float) -> None:
         try:

@@ -4,9 +4,11 @@ Topics, under `mqtt.topic_prefix` (default `driverwatch/<vehicle_id>/`):
   available       "online" (retained) after connect; "offline" is the last will; "stopped" on a clean stop
   events          monitor events of at least `mqtt.min_severity` and the remedies' automation events
                   (calm_suggestion, break_suggestion), QoS 1, in order, from the outbox;
-                  late ones carry delayed/delay_s
+                  late ones carry delayed/delay_s; `driver` (the id set_driver() was given) while
+                  a driver is selected, as it was when the event was queued
   state           compact driver-state snapshot, retained, when a driver-facing field changes
-                  (telemetry.STATE_CHANGE_KEYS), at most once per state_interval_s; numbered `state_seq`
+                  (telemetry.STATE_CHANGE_KEYS, `driver` among them), at most once per state_interval_s;
+                  numbered `state_seq`
   stats           health snapshot (the daemon calls publish_stats at mqtt.stats_interval_s)
   set/<command>   validated remote commands (see commands.py) -> MqttSink.commands
   command_result  the verdict on each command: a rejected one at once, an accepted one once the
@@ -101,6 +103,7 @@ class MqttSink:
         self.port = cfg.port or (8883 if cfg.tls.enabled else 1883)
         self.client_id = cfg.client_id or f"driverwatch-{vehicle_id}"
         self.commands: queue.Queue[dict] = queue.Queue(maxsize=32)
+        self.driver: str | None = None  # the driver at the wheel (set_driver), stamped on events and state
 
         self.min_rank = SEVERITY_RANK[cfg.min_severity]
         self.last_error: str | None = None
@@ -153,11 +156,18 @@ class MqttSink:
         self._thread = threading.Thread(target=self._run, name="mqtt-outbox", daemon=True)
         self._thread.start()
 
+    def set_driver(self, driver: str | None) -> None:
+        """The driver now at the wheel (profiles.driver, `set/driver`; None: no profile selected).
+        Events queued from now on carry it as `driver`; those already in the outbox keep what they had."""
+        self.driver = driver
+
     def publish_event(self, event: dict) -> int | None:
         """Queue one event (Event.to_json() + extras); returns its outbox seq, None if it was dropped
         or is below `mqtt.min_severity` (automation events, remedies.AUTOMATION_KINDS, always go)."""
         if SEVERITY_RANK.get(event.get("severity"), 0) < self.min_rank and event.get("kind") not in AUTOMATION_KINDS:
             return None
+        if self.driver is not None:
+            event = {**event, "driver": self.driver}
         payload, dropped = event_payload(event, self.affective)
         if payload is None:  # an affective event, kept on the device
             return None
@@ -173,6 +183,8 @@ class MqttSink:
 
     def publish_state(self, snapshot: dict) -> None:
         """Retained snapshot; sent only when it changed (ignoring t/time), at most once per interval."""
+        if self.driver is not None:
+            snapshot = {**snapshot, "driver": self.driver}
         payload, dropped = state_payload(snapshot, self.affective)
         self._note_dropped("state", dropped)
         key = state_change_key(payload)

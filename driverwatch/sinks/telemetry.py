@@ -18,12 +18,14 @@ TELEMETRY_SCHEMA = 1
 # short lists of them (e.g. the drowsy event's `reasons`); only the keys named as nested may hold an
 # object (or, for `active`, a short list of objects) of such scalars. Anything else is dropped with
 # its key, and DENIED_KEYS (images, raw signals) are dropped whatever their value.
+# `driver` in events and state: the id of the driver at the wheel (profiles.driver / `set/driver`),
+# only while one is selected; in stats `driver` is the object of the driver figures.
 EVENT_KEYS = frozenset({"schema", "id", "seq", "type", "kind", "severity", "t", "t_start", "t_end",
-                        "evidence", "snoozed", "time"})
+                        "evidence", "snoozed", "time", "driver"})
 STATE_KEYS = frozenset({"schema", "t", "time", "calibration", "face_present", "eyes_observable", "eyes",
                         "attention", "drowsiness", "perclos", "blink_rate_per_min", "stress",
                         "speed_kmh", "snoozed", "snooze_s", "active", "degraded", "counts", "heart_sensor",
-                        "hr_bpm", "rmssd_ms", "state_seq"})
+                        "hr_bpm", "rmssd_ms", "state_seq", "driver"})
 STATS_KEYS = frozenset({"t", "time", "uptime_s", "fps", "frames", "dropped_frames", "bad_frames", "event_log_error", "camera_connected",
                         "camera_reconnects", "heart", "chime", "latency_ms_p50", "monitor_ms_per_frame",
                         "cpu_temp_c", "load", "version", "web", "driver", "state_seq"})
@@ -107,7 +109,7 @@ def state_payload(snapshot: dict, affective: bool = True) -> tuple[dict, list[st
 # (`driver`) with `state_seq`, so a receiver knows the retained state still holds. Publishing every
 # snapshot that differed was one state a second, ~40 MB a day per vehicle.
 STATE_CHANGE_KEYS = ("face_present", "eyes_observable", "attention", "drowsiness", "stress", "heart_sensor",
-                     "snoozed", "active", "degraded")
+                     "snoozed", "active", "degraded", "driver")
 
 
 def state_change_key(payload: dict) -> tuple:
