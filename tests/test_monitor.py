@@ -521,6 +521,10 @@ def test_laughing_squeezed_eyes_are_not_a_microsleep():
     # a face that rests smiling (like the bundled portrait, mouthSmile 0.91) is not laughing
     ev, _ = run(Script(T0 + 10, driver=Driver(blendshapes=True, smile=0.9), closed=[(T0, 1.5)]))
     assert kinds(ev) == ["microsleep"]
+    # ... but when such a face laughs its score saturates: the rise needed is a share of the headroom
+    ev, _ = run(Script(T0 + 10, driver=Driver(blendshapes=True, smile=0.9), closed=[(T0, 1.5)],
+                       smile=[(T0 - 0.5, 2.5, 0.99)]))
+    assert kinds(ev) == []  # rendered Obama: rests at 0.90, laughs at 0.99
 
 
 def test_yawn_from_jaw_opening():

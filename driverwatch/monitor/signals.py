@@ -10,7 +10,7 @@ that cannot see this face's closed lids, e.g. eyeBlink from a mesh that does not
 landmarks that stay half open on hooded eyes, does not veto the other):
   geometry    the iris model's lid gap (else EAR) / its open level, closed level learned from blinks
   blendshape  1 - eyeBlink / its open level (the blendshape model's closure, trained across faces)
-A smile well above the driver's resting smile squeezes the eyes (laughing): a closure then is not
+A smile well above the driver's resting smile (a share of the headroom to 1) squeezes the eyes (laughing): a closure then is not
 counted as closed lids (Euro NCAP: no false alarms for laughing). A face that rests smiling (a
 portrait's smile) is not squeezing. An open jaw is not: a sleeper's jaw drops too.
 """
@@ -24,6 +24,7 @@ from driverwatch.config.monitor import MonitorConfig
 from driverwatch.monitor.calibration import Calibration
 from driverwatch.samples import FaceFeatures
 
+SQUEEZE_MIN_RISE = 0.05  # smile rise that is more than the score's frame-to-frame noise at rest (±0.02)
 NUMERIC = ("face_score", "ear_left", "ear_right", "eye_open_left", "eye_open_right", "eye_visibility_left",
            "eye_visibility_right", "mar", "yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "brightness")
 
@@ -147,7 +148,10 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
 
     ec = cfg.eyes
     smile, rest = _smile(ff), calib.neutral_smile()
-    s.squeeze = smile is not None and rest is not None and smile - rest >= ec.squeeze_smile
+    # the rise needed is a share of the headroom above the resting smile: a face that rests smiling
+    # (0.9) cannot rise by 0.6, yet its laugh saturates the score
+    s.squeeze = (smile is not None and rest is not None
+                 and smile - rest >= max(ec.squeeze_smile * (1.0 - rest), SQUEEZE_MIN_RISE))
     if s.yaw is not None and abs(s.yaw) > ec.max_yaw_deg:
         return s  # profile view: eye opening is not measurable
     geo_level = calib.closed_level("geometry", ec.closed_level, ec.closed_level_max)
