@@ -40,6 +40,7 @@ def test_replay_is_deterministic(replayed):
     assert heart and all(h["t"] <= 25 for h in heart) and any(h["hr"] for h in heart)
 
 
+@pytest.mark.slow  # its fixture replays the clip twice (~19 s)
 def test_monitor_on_saved_frames_gives_the_same_events(replayed):
     cfg, d = replayed
     run_cli("-c", cfg, "replay", "--from-frames", d / "frames1.jsonl", "--events-out", d / "events-ff.jsonl",
