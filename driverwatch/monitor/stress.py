@@ -205,7 +205,8 @@ class StressMonitor:
             self._cand_off += step
             if self._cand_off <= (1.0 - self.cfg.persist_share) * self.cfg.min_duration_s + 1e-9:
                 return
-        self._cand, self._cand_t, self._cand_off = (None, t, 0.0) if target == self._held else (target, t, 0.0)
+        self._cand = None if target == self._held else target
+        self._cand_t, self._cand_off = t, 0.0
 
     def _target(self) -> str:
         h = 1.0 - self.cfg.hysteresis
