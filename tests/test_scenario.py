@@ -133,14 +133,11 @@ def _sweep(hi, lo, step=2.0):
     return list(np.arange(0, hi, step)) + list(np.arange(hi, lo, -step)) + [lo] + list(np.arange(lo, 0, step))
 
 
-# Faces on which today's pipeline misses a bound, as measured on 2026-12-02 (rerun the test for the
+# Faces on which today's pipeline misses a bound, as measured on 2026-12-03 (rerun the test for the
 # figures); xfail (not strict) so a fix shows as XPASS. Issue 14: the eyes / vision work.
 POSE_KNOWN = {
-    "hopper": "pitch reads -5.6 deg on a frontal render (glasses, old face vs the canonical fit)",
-    "obama": "pitch reads up to 5.3 deg off (forward -4.3)",
-    "biden": "yaw gain 1.2 (48 deg read at 40): his face shape against the canonical head-pose fit",
-    "henner": "pitch gain 0.84, 10.7 deg off at -25 (glasses, photo turned)",
-    "maher": "pitch 8.1 deg off at -19 (a laughing photo)",
+    "biden": "yaw gain 1.13 (6.1 deg off at -30): his face shape against the canonical head-pose fit",
+    "henner": "yaw 5.0 deg off at -38, at the bound (glasses, photo turned)",
 }
 
 
@@ -152,13 +149,17 @@ def _known(request, known: dict) -> None:
 
 @pytest.mark.slow
 def test_head_pose_follows_the_commanded_yaw_and_pitch(measure, request):
+    """The monitor judges the head against the driver's learned neutral pose, so what must follow the
+    command is the pose relative to the frontal render (a photo's own tilt, up to 6 deg here, is the
+    driver's neutral, not an error)."""
     _known(request, POSE_KNOWN)
     for axis, hi, lo in (("yaw", 40, -40), ("pitch", 25, -25)):
         cmd = _sweep(hi, lo)
         feats = measure([State(**{axis: float(a)}) for a in cmd])
         got = np.array([getattr(f, axis) for f in feats], dtype=float)
         assert np.isfinite(got).all(), f"face lost during the {axis} sweep"
-        err = np.abs(got - np.array(cmd))
+        assert abs(got[0]) <= 8.0, f"{axis}: a frontal render reads {got[0]:.1f} deg"
+        err = np.abs(got - got[0] - np.array(cmd))
         assert err.max() <= 5.0, f"{axis}: worst error {err.max():.1f} deg at {cmd[int(err.argmax())]:.0f}"
 
 
