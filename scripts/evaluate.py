@@ -37,7 +37,7 @@ from driverwatch.sources.scenario.faces import face_names, fetch  # noqa: E402
 from driverwatch.sources.scenario.script import scenario_names  # noqa: E402
 
 SUBSETS = {"ci": ["normal", "microsleep", "footwell_glance", "yawns"],  # must-not, eyes, head, mouth
-           "faces": ["microsleep", "footwell_glance"],  # eyes and head, short: run on every face
+           "faces": ["microsleep", "footwell_glance", "smiling"],  # eyes, head, laughing: on every face
            "affect": ["frustration", "talking", "smiling", "blinking", "yawns", "stare", "normal_long"]}
 ONSET_TOL_S = 1.0  # a detection matches an expectation when it overlaps it +- this
 SCORED = ("microsleep", "sleep", "long_blink", "long_distraction", "vats", "unresponsive", "yawn", "nod",

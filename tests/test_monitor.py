@@ -527,6 +527,28 @@ def test_laughing_squeezed_eyes_are_not_a_microsleep():
     assert kinds(ev) == []  # rendered Obama: rests at 0.90, laughs at 0.99
 
 
+def test_a_laugh_whose_smile_wavers_stays_a_laugh():
+    """Rendered Obama laughing: the smile score wavers 0.96-0.99 over a rest of 0.93, around the
+    0.05 rise that starts a squeeze. Once started, the squeeze holds while the smile stays above
+    half that rise; a smile back at rest ends it, and a closure then counts."""
+    d = Driver(blendshapes=True, smile=0.93)
+    waver = [(T0 - 0.5 + 0.2 * k, 0.2, 0.99 if k % 3 == 0 else 0.965) for k in range(13)]
+    ev, _ = run(Script(T0 + 10, driver=d, closed=[(T0, 2.0)], smile=waver))
+    assert kinds(ev) == []
+    ev, _ = run(Script(T0 + 10, driver=d, closed=[(T0 + 1.0, 1.5)], smile=[(T0 - 0.5, 1.0, 0.99)]))
+    assert kinds(ev) == ["microsleep"]  # the laugh is over before the eyes close
+
+
+def test_laughs_during_calibration_do_not_lift_the_resting_smile():
+    """Most of the warm-up spent laughing (smile 0.99 over a rest of 0.93, 14 of 22 s): the rest
+    stays the straight face's, so a later laugh still squeezes the eyes."""
+    d = Driver(blendshapes=True, smile=0.93)
+    laughs = [(t, 3.5, 0.99) for t in (1, 6, 11, 16)]
+    ev, m = run(Script(T0 + 10, driver=d, closed=[(T0, 1.5)], smile=[*laughs, (T0 - 0.5, 2.5, 0.99)]))
+    assert m.calib.neutral_smile() == pytest.approx(0.93, abs=0.01)
+    assert kinds(ev) == []
+
+
 def test_yawn_from_jaw_opening():
     d = Driver(blendshapes=True)
     yawn = [(T0, 0.8, 0.45), (T0 + 0.8, 2.5, 0.8), (T0 + 3.3, 0.7, 0.45)]

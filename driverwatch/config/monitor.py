@@ -59,14 +59,15 @@ class EyesConfig(Section):
     """Blinks, long blinks, microsleep, sleep, PERCLOS and eye observability."""
 
     closed_level: float = Field(
-        0.25, ge=0, lt=1, title="Closed-eye level",
+        0.15, ge=0, lt=1, title="Closed-eye level",
         description="Eye opening of fully closed eyes as a fraction of the driver's open level: EAR "
         "does not reach 0 when the lids meet (contour points stay apart). Closure = how far the "
         "opening has gone from the open level towards this one (0 = open, 1 = closed). Measured "
-        "with the face pipeline: 0.16–0.22 on the real talkingface clip's closed frames, 0.26–0.33 on "
-        "rendered faces (IR darkest); 0.25 puts every fully closed eye at closure >= 0.9, clear of the "
-        "0.8 blink line, while squints (>= 0.65 of open) stay below 0.5. The default until the "
-        "driver's own blinks teach a higher level (`closed_level_max`).")
+        "with FaceMesh V2: 0.08-0.15 on the real talkingface clip's blinks, 0.08-0.17 on rendered "
+        "faces without glasses; 0.15 puts those closed eyes at closure >= 0.98, while a laugh that "
+        "narrows the eyes to 0.40-0.52 of open stays at 0.56-0.71, below the 0.8 blink line (at "
+        "0.25 it read 0.64-0.8: a false microsleep on a face that rests smiling). The default until "
+        "the driver's own blinks teach a higher level (`closed_level_max`).")
     closed_level_max: float = Field(
         0.65, ge=0, le=0.7, title="Highest learned closed-eye level",
         description="Upper limit of the closed-eye level learned from the driver's blinks (median of the "
@@ -163,8 +164,8 @@ class EyesConfig(Section):
         "(a shorter spell is a head turn).")
     squeeze_smile: float = Field(
         0.6, ge=0.4, le=1.0, title="Smile that squeezes the eyes",
-        description="Rise of blendshape mouthSmile / cheekSquint above the driver's resting smile (the "
-        "median), as a share of the headroom to 1.0 (a face can rest smiling: the bundled portrait scores "
+        description="Rise of blendshape mouthSmile / cheekSquint above the driver's resting smile (its lower "
+        "quartile), as a share of the headroom to 1.0 (a face can rest smiling: the bundled portrait scores "
         "0.91, a rendered Obama 0.90, whose laughs reach 0.99), from which closed eyes "
         "count as squeezed by a laugh, not closed (Euro NCAP DSM: no false alarms for laughing; an "
         "open jaw does not count, a sleeper's jaw drops too). Measured on the talkingface clip "

@@ -19,6 +19,9 @@ EYE_KEYS = ("eye_open_left", "eye_open_right", "ear_left", "ear_right", "lid_lef
 # The two measures of eye opening whose closed level is learned from the driver's blinks.
 MEASURES = ("geometry", "blendshape")
 POSE_KEYS = ("yaw", "pitch", "gaze_yaw", "gaze_pitch")
+# The resting smile is the lower quartile, not the median: laughs during calibration (a third of a
+# rendered laughing drive) must not lift the rest they are measured against.
+SMILE_PERCENTILE = 25.0
 
 
 class RobustBaseline:
@@ -115,7 +118,7 @@ class Calibration:
         self.pose = {k: mk(50.0) for k in POSE_KEYS}
         self.mar = mk(50.0)
         self.jaw = mk(50.0)
-        self.smile = mk(50.0)  # the driver's resting smile (blendshapes): some faces rest smiling
+        self.smile = mk(SMILE_PERCENTILE)  # the resting smile (blendshapes): some faces rest smiling
         self.dips = {k: DipLevel(cfg.dip_depth, cfg.dip_max_s) for k in MEASURES}
         self.learned_s = 0.0
         self.t_calibrated: float | None = None

@@ -135,7 +135,8 @@ class Monitor:
         self.face = ff.face
         self._brightness = ff.brightness
         cfg = self.cfg
-        s = self._signals = derive(ff, self.calib, cfg)
+        laughing = dt > 0 and self._signals is not None and self._signals.squeeze
+        s = self._signals = derive(ff, self.calib, cfg, laughing)
         learn(self.calib, ff, s, dt, cfg)
 
         out: list[Event] = []

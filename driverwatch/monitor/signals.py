@@ -12,7 +12,8 @@ landmarks that stay half open on hooded eyes, does not veto the other):
   blendshape  1 - eyeBlink / its open level (the blendshape model's closure, trained across faces)
 A smile well above the driver's resting smile (a share of the headroom to 1) squeezes the eyes (laughing): a closure then is not
 counted as closed lids (Euro NCAP: no false alarms for laughing). A face that rests smiling (a
-portrait's smile) is not squeezing. An open jaw is not: a sleeper's jaw drops too.
+portrait's smile) is not squeezing. An open jaw is not: a sleeper's jaw drops too. A squeeze lasts
+while the smile stays above SQUEEZE_STAY of the rise that started it (a laugh's smile score wavers).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from driverwatch.monitor.calibration import Calibration
 from driverwatch.samples import FaceFeatures
 
 SQUEEZE_MIN_RISE = 0.05  # smile rise that is more than the score's frame-to-frame noise at rest (±0.02)
+SQUEEZE_STAY = 0.5  # share of that rise that keeps a squeeze going (hysteresis)
 NUMERIC = ("face_score", "ear_left", "ear_right", "eye_open_left", "eye_open_right", "eye_visibility_left",
            "eye_visibility_right", "mar", "yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "brightness")
 
@@ -127,7 +129,8 @@ def _rel(v: float | None, neutral: float) -> float | None:
     return None if v is None else v - neutral
 
 
-def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
+def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig, squeezed: bool = False) -> Signals:
+    """`squeezed`: the previous frame's eyes were squeezed by a laugh (Signals.squeeze)."""
     s = Signals(t=ff.t, face=ff.face, brightness=ff.brightness)
     s.closure_trusted = not calib.calibrated or calib.blinks_seen()
     if not ff.face:
@@ -150,8 +153,9 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig) -> Signals:
     smile, rest = _smile(ff), calib.neutral_smile()
     # the rise needed is a share of the headroom above the resting smile: a face that rests smiling
     # (0.9) cannot rise by 0.6, yet its laugh saturates the score
-    s.squeeze = (smile is not None and rest is not None
-                 and smile - rest >= max(ec.squeeze_smile * (1.0 - rest), SQUEEZE_MIN_RISE))
+    if smile is not None and rest is not None:
+        rise = max(ec.squeeze_smile * (1.0 - rest), SQUEEZE_MIN_RISE) * (SQUEEZE_STAY if squeezed else 1.0)
+        s.squeeze = smile - rest >= rise
     if s.yaw is not None and abs(s.yaw) > ec.max_yaw_deg:
         return s  # profile view: eye opening is not measurable
     geo_level = calib.closed_level("geometry", ec.closed_level, ec.closed_level_max)
