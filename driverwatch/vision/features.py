@@ -30,15 +30,16 @@ def _dist(a: np.ndarray, b: np.ndarray) -> float:
     return math.hypot(float(a[0] - b[0]), float(a[1] - b[1]))
 
 
-def _gaps(pts: np.ndarray, a, b) -> np.ndarray:
-    """Image-plane distances between pts[a[k]] and pts[b[k]]."""
-    d = pts[list(a), :2] - pts[list(b), :2]
-    return np.sqrt((d * d).sum(1))
+def _gaps(pts: np.ndarray, a, b) -> list[float]:
+    """Image-plane distances between pts[a[k]] and pts[b[k]] (plain floats: numpy's per-call
+    overhead is most of the cost on a handful of points)."""
+    return [math.hypot(xa - xb, ya - yb)
+            for (xa, ya), (xb, yb) in zip(pts[list(a), :2].tolist(), pts[list(b), :2].tolist(), strict=True)]
 
 
 def eye_aspect_ratio(lm: np.ndarray, idx: tuple[int, ...]) -> float | None:
     width, v1, v2 = _gaps(lm, idx[0:3], (idx[3], idx[5], idx[4]))
-    return None if width < 1e-6 else float(v1 + v2) / (2 * float(width))
+    return None if width < 1e-6 else (v1 + v2) / (2 * width)
 
 
 def eye_openness(contour: np.ndarray) -> float | None:
@@ -48,14 +49,14 @@ def eye_openness(contour: np.ndarray) -> float | None:
     width = _dist(contour[0], contour[8])
     if width < 1e-6:
         return None
-    return float(_gaps(contour, (11, 12, 13), (3, 4, 5)).mean()) / width
+    return sum(_gaps(contour, (11, 12, 13), (3, 4, 5))) / 3 / width
 
 
 def mouth_aspect_ratio(lm: np.ndarray) -> float | None:
     width = _dist(lm[MOUTH_CORNERS[0]], lm[MOUTH_CORNERS[1]])
     if width < 1e-6:
         return None
-    return float(_gaps(lm, *zip(*MOUTH_GAPS, strict=True)).mean()) / width
+    return sum(_gaps(lm, *zip(*MOUTH_GAPS, strict=True))) / len(MOUTH_GAPS) / width
 
 
 # ---- head pose -------------------------------------------------------------------------------
@@ -73,11 +74,15 @@ _CANON_RIGID_SS = float((_CANON_RIGID**2).sum())
 # The landmark model's depth (z) is its least reliable output: learnt, and it moves with the
 # mouth (an open jaw added ~5 degrees of pitch-up on rendered faces of known pose). So only the
 # image positions are fitted: each point's depth is the posed canonical face's, alternating with
-# the fit (orthographic Procrustes with unknown depths; every step lowers the same squared error).
-POSE_ITERATIONS = 8
+# the fit (orthographic Procrustes with unknown depths). The alternation converges linearly (yaw
+# still 0.28 deg off after 8 plain steps on talkingface); over-relaxing the depth update by
+# POSE_RELAX gets within 0.2 deg of the fixed point in 5 (0.06 deg in 8).
+POSE_ITERATIONS = 5
+POSE_RELAX = 1.8
 
 
 _CANON_GRAM = _CANON_RIGID.T @ _CANON_RIGID
+_FLIP_YZ = np.array([[1.0], [-1.0], [-1.0]])  # image (x right, y down, z away) -> camera frame
 
 
 def _rotation_fit(m: np.ndarray) -> tuple[np.ndarray, float]:
@@ -106,12 +111,11 @@ def head_rotation(lm: np.ndarray) -> np.ndarray:
     right, y = up, z = towards the camera (the model's depth, growing away from the camera, only
     seeds the first fit). Each refit is a 3x3 problem: with depths s·canonical·r₂ the depth row
     of the cross-covariance is s·r₂·(canonicalᵀ·canonical)."""
-    p = lm[_RIGID].astype(np.float64) * (1.0, -1.0, -1.0)
-    p -= p.mean(0)
-    m = p.T @ _CANON_RIGID
+    # (the canonical points are centred, so centring the landmarks would not change m)
+    m = (lm[_RIGID].T.astype(np.float64) @ _CANON_RIGID) * _FLIP_YZ
     r, s = _rotation_fit(m)
     for _ in range(POSE_ITERATIONS):
-        m[2] = s * (r[2] @ _CANON_GRAM)
+        m[2] += POSE_RELAX * (s * (r[2] @ _CANON_GRAM) - m[2])
         r, s = _rotation_fit(m)
     return r
 
@@ -222,7 +226,7 @@ def eye_visibility(eye, rotation: np.ndarray, side: int, skin: float | None) -> 
     geom = _ramp(cos_t, math.cos(math.radians(VIS_NONE_DEG)), math.cos(math.radians(VIS_FULL_DEG)))
     if skin is None or skin < MIN_SKIN_LUMA:
         return 0.0
-    patch = cv2.cvtColor(eye.crop[_EYE_PATCH], cv2.COLOR_RGB2GRAY).astype(np.float32)
-    dark = _ramp(float(patch.mean()) / skin, DARK_NONE, DARK_FULL)
-    texture = _ramp(float(patch.std()) / skin, TEXTURE_NONE, TEXTURE_FULL)
+    mean, std = cv2.meanStdDev(cv2.cvtColor(eye.crop[_EYE_PATCH], cv2.COLOR_RGB2GRAY))
+    dark = _ramp(float(mean[0, 0]) / skin, DARK_NONE, DARK_FULL)
+    texture = _ramp(float(std[0, 0]) / skin, TEXTURE_NONE, TEXTURE_FULL)
     return geom * max(dark, texture)
