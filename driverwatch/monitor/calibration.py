@@ -20,7 +20,7 @@ EYE_KEYS = ("eye_open_left", "eye_open_right", "ear_left", "ear_right", "lid_lef
 MEASURES = ("geometry", "blendshape")
 POSE_KEYS = ("yaw", "pitch", "gaze_yaw", "gaze_pitch")
 # The resting smile is the lower quartile, not the median: laughs while it is learned must not lift
-# the rest they are measured against (a rendered Obama's rest rose 0.93 -> 0.95, hiding his laugh).
+# the rest they are measured against (a drive that starts laughing would otherwise hide its laughs).
 SMILE_PERCENTILE = 25.0
 
 
