@@ -537,6 +537,10 @@ def test_a_laugh_whose_smile_wavers_stays_a_laugh():
     assert kinds(ev) == []
     ev, _ = run(Script(T0 + 10, driver=d, closed=[(T0 + 1.0, 1.5)], smile=[(T0 - 0.5, 1.0, 0.99)]))
     assert kinds(ev) == ["microsleep"]  # the laugh is over before the eyes close
+    # a face resting at 0.94 has little headroom: its laugh's median rise is 0.055, its rest's noise 0.013
+    ev, _ = run(Script(T0 + 10, driver=Driver(blendshapes=True, smile=0.94), closed=[(T0, 2.0)],
+                       smile=[(T0 - 0.5, 3.0, 0.985)]))
+    assert kinds(ev) == []
 
 
 def test_laughs_during_calibration_do_not_lift_the_resting_smile():
