@@ -74,11 +74,8 @@ _CANON_RIGID_SS = float((_CANON_RIGID**2).sum())
 # The landmark model's depth (z) is its least reliable output: learnt, and it moves with the
 # mouth (an open jaw added ~5 degrees of pitch-up on rendered faces of known pose). So only the
 # image positions are fitted: each point's depth is the posed canonical face's, alternating with
-# the fit (orthographic Procrustes with unknown depths). The alternation converges linearly (yaw
-# still 0.28 deg off after 8 plain steps on talkingface); over-relaxing the depth update by
-# POSE_RELAX gets within 0.2 deg of the fixed point in 5 (0.06 deg in 8).
-POSE_ITERATIONS = 5
-POSE_RELAX = 1.8
+# the fit (orthographic Procrustes with unknown depths; every step lowers the same squared error).
+POSE_ITERATIONS = 8
 
 
 _CANON_GRAM = _CANON_RIGID.T @ _CANON_RIGID
@@ -115,7 +112,7 @@ def head_rotation(lm: np.ndarray) -> np.ndarray:
     m = (lm[_RIGID].T.astype(np.float64) @ _CANON_RIGID) * _FLIP_YZ
     r, s = _rotation_fit(m)
     for _ in range(POSE_ITERATIONS):
-        m[2] += POSE_RELAX * (s * (r[2] @ _CANON_GRAM) - m[2])
+        m[2] = s * (r[2] @ _CANON_GRAM)
         r, s = _rotation_fit(m)
     return r
 

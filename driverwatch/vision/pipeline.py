@@ -30,7 +30,7 @@ from driverwatch.vision.detector import Detection, FaceDetector
 from driverwatch.vision.iris import Eye, IrisLandmarker, eyes_from_mesh, mesh_with_iris
 from driverwatch.vision.landmarks import FaceLandmarker, FaceLandmarkerV2, detection_roi, tracking_roi
 from driverwatch.vision.models import BUNDLE, BUNDLE_HINT, load_bundle, resolve_models_dir, verify_models
-from driverwatch.vision.roi import Roi, bounds
+from driverwatch.vision.roi import Roi
 
 log = logging.getLogger(__name__)
 STAGES = ("detect", "roi", "landmarks", "iris", "blendshapes", "features")
@@ -171,7 +171,7 @@ def fill_features(feats: FaceFeatures, image: np.ndarray, lm: np.ndarray, eyes: 
     if wsum > 0:
         feats.gaze_yaw = sum(g[0] * v for g, v in gz) / wsum
         feats.gaze_pitch = sum(g[1] * v for g, v in gz) / wsum
-    x0, y0, x1, y1 = bounds(lm)
+    (x0, y0), (x1, y1) = lm[:, :2].min(0).tolist(), lm[:, :2].max(0).tolist()
     x0, x1 = max(0.0, min(x0, w)), max(0.0, min(x1, w))
     y0, y1 = max(0.0, min(y0, h)), max(0.0, min(y1, h))
     feats.face_box = (x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h)
