@@ -529,7 +529,7 @@ def test_laughing_squeezed_eyes_are_not_a_microsleep():
 
 def test_a_laugh_whose_smile_wavers_stays_a_laugh():
     """Rendered Obama laughing: the smile score wavers 0.96-0.99 over a rest of 0.93, around the
-    0.05 rise that starts a squeeze. Once started, the squeeze holds while the smile stays above
+    rise that starts a squeeze (0.6 of the headroom, at least SQUEEZE_MIN_RISE). Once started, the squeeze holds while the smile stays above
     half that rise; a smile back at rest ends it, and a closure then counts."""
     d = Driver(blendshapes=True, smile=0.93)
     waver = [(T0 - 0.5 + 0.2 * k, 0.2, 0.99 if k % 3 == 0 else 0.965) for k in range(13)]
