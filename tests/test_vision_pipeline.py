@@ -82,14 +82,16 @@ def test_bad_input_is_a_clear_error(pipe, image, match):
         pipe.process(Frame(0.0, image))
 
 
-def with_sunglasses(image, lm, luma):
-    """Dark lenses (flat, `luma`) over both eyes and a bridge, drawn from the eye corners."""
+def with_sunglasses(image, lm, luma, raised=0.0):
+    """Dark lenses (flat, `luma`) over both eyes and a bridge, drawn from the eye corners and raised
+    by `raised` eye widths."""
     out = image.copy()
+    up = np.array([0.0, raised * np.linalg.norm(lm[33, :2] - lm[133, :2])])
     for a, b in ((33, 133), (362, 263)):
-        c, w = (lm[a, :2] + lm[b, :2]) / 2, np.linalg.norm(lm[a, :2] - lm[b, :2])
+        c, w = (lm[a, :2] + lm[b, :2]) / 2 - up, np.linalg.norm(lm[a, :2] - lm[b, :2])
         cv2.ellipse(out, (int(c[0]), int(c[1])), (int(w * 0.85), int(w * 0.6)), 0, 0, 360,
                     (luma,) * 3, -1, cv2.LINE_AA)
-    cv2.line(out, tuple(lm[133, :2].astype(int)), tuple(lm[362, :2].astype(int)), (luma,) * 3, 3)
+    cv2.line(out, tuple((lm[133, :2] - up).astype(int)), tuple((lm[362, :2] - up).astype(int)), (luma,) * 3, 3)
     return out
 
 
@@ -102,3 +104,13 @@ def test_sunglasses_make_the_eyes_unobservable(pipe, astronaut, gray):
     f = run(pipe, img).features
     assert f.face  # the face is still tracked...
     assert f.eye_visibility_left < 0.2 and f.eye_visibility_right < 0.2  # ...but not its eyes
+
+
+def test_a_lens_whose_rim_crosses_the_eye_still_hides_it(pipe, astronaut):
+    """Raised lenses leave bright skin in the lower rows of the eye patch (the mesh put a rendered
+    face's lower lids on the rim): the eye is still hidden while the lens covers most of it."""
+    lm = run(pipe, astronaut).landmarks
+    f = run(pipe, with_sunglasses(astronaut, lm, 30, raised=0.5)).features
+    assert f.face and f.eye_visibility_left < 0.2 and f.eye_visibility_right < 0.2
+    f = run(pipe, with_sunglasses(astronaut, lm, 30, raised=0.8)).features  # lenses up on the brow
+    assert f.eye_visibility_left > 0.8 and f.eye_visibility_right > 0.8
