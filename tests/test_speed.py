@@ -24,7 +24,8 @@ class FakeGpsd:
         self.srv = socket.create_server(("127.0.0.1", port))
         self.lines, self.period, self.watched = lines, period, threading.Event()
         self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
         self.srv.settimeout(0.2)
@@ -46,7 +47,9 @@ class FakeGpsd:
                     pass
 
     def close(self):
+        """Stops serving: the client's connection is closed when this returns."""
         self.stop.set()
+        self.thread.join(5)
         self.srv.close()
 
 
@@ -63,7 +66,6 @@ def test_gpsd_speed_fix_garbage_and_reconnect():
         s = wait_for(src.take, 5)
         assert s is not None and abs(s.kmh - 13.9 * 3.6) < 1e-6  # the no-fix 5 m/s never shows
         gpsd.close()
-        time.sleep(0.5)
         gpsd = FakeGpsd(port, [tpv(25.0)])
         assert wait_for(lambda: (x := src.take()) is not None and abs(x.kmh - 90.0) < 1e-6, 10), "no reconnect"
     finally:
