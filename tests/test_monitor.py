@@ -195,6 +195,18 @@ def test_yawn_versus_talking_and_laughing():
     assert y[0].t_start == pytest.approx(T0, abs=0.05) and y[0].t_end == pytest.approx(T0 + 4.0, abs=0.05)
 
 
+@pytest.mark.parametrize("rest", [0.02, 0.18])
+def test_a_yawn_peaks_at_the_same_opening_whatever_the_lips_do_at_rest(rest):
+    """A face that rests with parted lips (a rendered smiling Obama or Maher: MAR 0.18) rises less to a
+    yawn's peak: a dropped jaw at MAR 0.66 is a yawn on either face, a held opening to 0.5 is not."""
+    def hold(peak):
+        return [(T0, 0.8, 0.35), (T0 + 0.8, 2.5, peak - rest), (T0 + 3.3, 0.7, 0.35)]
+    ev, _ = run(Script(T0 + 10, driver=Driver(mar=rest), mar=hold(0.66)))
+    assert kinds(ev) == ["yawn"]
+    ev, _ = run(Script(T0 + 10, driver=Driver(mar=rest), mar=hold(0.5)))
+    assert kinds(ev) == []
+
+
 def ramp(t0: float, dur: float, a: float, b: float, step: float = 0.01) -> list:
     """A smooth (smoothstep) move from a to b as short constant segments."""
     n = max(int(round(dur / step)), 1)

@@ -187,9 +187,10 @@ class MouthConfig(Section):
         description="Mouth aspect ratio above the driver's neutral at which a yawn candidate starts; "
         "speech rarely holds it for long.")
     wide_mar: float = Field(
-        0.5, gt=0, title="Yawn peak opening",
-        description="The candidate must reach this MAR above neutral at its peak (yawns open wider than "
-        "speech; MAR-based yawn detection, e.g. Abtahi et al. YawDD 2014).")
+        0.6, gt=0.3, le=1.0, title="Yawn peak opening",
+        description="The candidate must reach this MAR at its peak, as measured, not above neutral (the "
+        "dropped jaw reaches it whatever the lips do at rest; yawns open wider than speech, whose MAR "
+        "stays at 0.2-0.3; MAR-based yawn detection, e.g. Abtahi et al. YawDD 2014).")
     jaw_open: float = Field(
         0.4, ge=0.1, le=0.8, title="Yawn opening (jawOpen)",
         description="Blendshape jawOpen above the driver's neutral at which a yawn candidate starts, as "

@@ -2,6 +2,10 @@
 
 Speech, laughter and chewing open the mouth for fractions of a second at a time (and laughter
 is broken by closures), so a yawn needs the opening held for `min_s` and a peak of `wide_mar`.
+The opening is measured above the driver's neutral mouth, the peak as measured: a mouth that rests
+with parted lips (a smiling portrait, MAR 0.18) starts higher, but the fully dropped jaw at a yawn's
+peak reaches about the same MAR on every face (scripts/evaluate.py yawns: 0.66-0.91 on seven faces for
+the smallest rendered yawn, where the rise above neutral was 0.48-0.85).
 
 The mouth counts as open while MAR or, when blendshapes are known, jawOpen is past its opening line,
 and the peak of either must reach its wide line. jawOpen is an alternative, not a replacement: it
@@ -36,9 +40,10 @@ class YawnDetector:
         self.t_open: float | None = None
         self.peak_mar: float | None = None
         self.peak_jaw: float | None = None
+        self.peak_abs: float | None = None
 
     def reset(self) -> None:
-        self.t_open = self.peak_mar = self.peak_jaw = None
+        self.t_open = self.peak_mar = self.peak_jaw = self.peak_abs = None
 
     def update(self, s: Signals) -> Yawn | None:
         cfg = self.cfg
@@ -52,15 +57,16 @@ class YawnDetector:
 
         if self.t_open is None:
             if past(1.0):
-                self.t_open, self.peak_mar, self.peak_jaw = s.t, mar, jaw
+                self.t_open, self.peak_mar, self.peak_jaw, self.peak_abs = s.t, mar, jaw, s.mar_abs
             return None
         self.peak_mar, self.peak_jaw = _peak(self.peak_mar, mar), _peak(self.peak_jaw, jaw)
+        self.peak_abs = _peak(self.peak_abs, s.mar_abs)
         if past(RELEASE):
             return None  # still open (a mouth hanging open longer than max_s is no yawn: see below)
-        t0, pm, pj = self.t_open, self.peak_mar, self.peak_jaw
+        t0, pm, pj, pa = self.t_open, self.peak_mar, self.peak_jaw, self.peak_abs
         self.reset()
         d = s.t - t0
-        wide = (pm is not None and pm >= cfg.wide_mar) or (pj is not None and pj >= cfg.jaw_wide)
+        wide = (pa is not None and pa >= cfg.wide_mar) or (pj is not None and pj >= cfg.jaw_wide)
         if cfg.min_s - 1e-6 <= d <= cfg.max_s and wide:
             return Yawn(t0, s.t, pm, pj)
         return None

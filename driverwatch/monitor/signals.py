@@ -76,6 +76,7 @@ class Signals:
     dir_yaw: float | None = None  # head + eye-in-head gaze, degrees from the neutral direction
     dir_pitch: float | None = None
     mar: float | None = None  # mouth aspect ratio above the neutral mouth
+    mar_abs: float | None = None  # mouth aspect ratio as measured
     jaw: float | None = None  # blendshape jawOpen above the driver's neutral (None: no blendshapes)
     squeeze: bool = False  # eyes squeezed by a laugh (closure not counted)
     lid_ratios: dict[str, float | None] | None = None  # per measure: opening / open level (both eyes)
@@ -144,7 +145,7 @@ def derive(ff: FaceFeatures, calib: Calibration, cfg: MonitorConfig, squeezed: b
     if s.pitch is not None:
         s.dir_pitch = s.pitch + (gp or 0.0)
     if ff.mar is not None:
-        s.mar = ff.mar - calib.neutral_mar()
+        s.mar, s.mar_abs = ff.mar - calib.neutral_mar(), ff.mar
     jaw = _score(ff.blendshapes, "jawOpen")
     if jaw is not None:
         s.jaw = jaw - calib.neutral_jaw()
