@@ -182,7 +182,7 @@ VIS_FULL_DEG, VIS_NONE_DEG = 35.0, 65.0
 # Appearance term: a sunglass lens turns nearly the whole eye patch much darker than the skin. An
 # open or closed eye leaves most of it bright (sclera, lid skin) and darkens only the iris and the
 # lash line. Measured share of patch pixels under LENS_LUMA x skin luma (scripts/eye_patches.py):
-# open and closed eyes 0.0-0.54 on seven rendered faces in colour and IR, 0.12-0.44 on the real
+# open and closed eyes 0.0-0.56 on seven rendered faces in colour and IR, 0.12-0.44 on the real
 # talkingface clip; rendered lenses 0.98-1.0. The share ignores the lens rim the mesh often puts
 # its lower lid on, whose bright edge made a texture measure read a lens as an eye.
 LENS_LUMA = 0.35
