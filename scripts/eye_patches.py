@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The appearance behind eye visibility, per clip: the share of the eye patch darker than
-LENS_LUMA x skin luma (see driverwatch/vision/features.py), as 5th / 50th / 95th percentile and max.
+LENS_LUMA x skin luma (features.lens_share), as 5th / 50th / 95th percentile and max.
 
 A rendered clip (VIDEO with VIDEO.truth.jsonl beside it, e.g. from `driverwatch render`) is split
 into open eyes, closed eyes (closure >= 0.8) and sunglasses (shades >= 0.9); any other video is
@@ -54,9 +54,7 @@ def groups(video: Path, gray: bool) -> dict[str, list[float]]:
             group = "open"
         else:
             continue
-        for eye in res.eyes:
-            patch = cv2.cvtColor(eye.crop[F._EYE_PATCH], cv2.COLOR_RGB2GRAY)
-            out.setdefault(group, []).append(float(np.mean(patch < F.LENS_LUMA * skin)))
+        out.setdefault(group, []).extend(F.lens_share(eye, skin) for eye in res.eyes)
     return out
 
 

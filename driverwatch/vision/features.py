@@ -212,19 +212,23 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
 
+def lens_share(eye, skin: float) -> float:
+    """Share of the iris crop's eye patch darker than LENS_LUMA x `skin` (a sunglass lens: ~1)."""
+    patch = cv2.cvtColor(eye.crop[_EYE_PATCH], cv2.COLOR_RGB2GRAY)
+    return float(np.count_nonzero(patch < LENS_LUMA * skin)) / patch.size
+
+
 def eye_visibility(eye, rotation: np.ndarray, side: int, skin: float | None) -> float:
     """0..1 = geometric term x appearance term.
     Geometric: the angle θ between the camera axis and the eye's outward direction (head rotation
     applied to a forward vector turned EYE_OUTWARD_DEG to that eye's side); 1 up to VIS_FULL_DEG,
     falling linearly (in cos θ) to 0 at VIS_NONE_DEG.
-    Appearance: 1 - ramp(LENS_SHARE_FULL..LENS_SHARE_NONE) of the share of the iris crop's eye
-    patch darker than LENS_LUMA x the skin luma. 0 if the skin is darker than MIN_SKIN_LUMA."""
+    Appearance: 1 - ramp(LENS_SHARE_FULL..LENS_SHARE_NONE) of lens_share. 0 if the skin is darker
+    than MIN_SKIN_LUMA."""
     sgn = 1.0 if side == 1 else -1.0  # canonical +x = the driver's left
     o = math.radians(EYE_OUTWARD_DEG)
     cos_t = float(rotation[2] @ np.array([sgn * math.sin(o), 0.0, math.cos(o)]))
     geom = _ramp(cos_t, math.cos(math.radians(VIS_NONE_DEG)), math.cos(math.radians(VIS_FULL_DEG)))
     if skin is None or skin < MIN_SKIN_LUMA:
         return 0.0
-    patch = cv2.cvtColor(eye.crop[_EYE_PATCH], cv2.COLOR_RGB2GRAY)
-    share = float(np.count_nonzero(patch < LENS_LUMA * skin)) / patch.size
-    return geom * (1.0 - _ramp(share, LENS_SHARE_FULL, LENS_SHARE_NONE))
+    return geom * (1.0 - _ramp(lens_share(eye, skin), LENS_SHARE_FULL, LENS_SHARE_NONE))
